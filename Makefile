@@ -1,0 +1,92 @@
+# One entry point for people and CI. Every target runs `setup` first (idempotent, keyed on the lock files).
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+UV_VERSION := 0.13.8
+UV := .tools/uv/bin/uv
+CONFIG ?= config/qwen3-4b.yaml
+OUTPUTS ?= cdk-outputs.json
+# jsii (driven by the tests too) and the CDK CLI run on the pinned Node 22 from npm, not the machine's Node 20.
+export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(BIN):$(PATH)
+CDK_ARGS := -c config=$(CONFIG) $(if $(STACK_NAME),-c stack_name=$(STACK_NAME))
+# CI has no one to answer the IAM-change prompt.
+APPROVAL ?= $(if $(filter true,$(CI)),never,broadening)
+
+.PHONY: help setup deploy synth destroy test lint format bench lock clean
+
+help:
+	@echo "make deploy   deploy CONFIG (default $(CONFIG)) to the current AWS account and region"
+	@echo "make synth    synthesize offline, run every validator, print the resources and URL template"
+	@echo "make destroy  delete the stack of CONFIG and everything it created"
+	@echo "make test     lint, type-check and run the test suite (what CI runs)"
+	@echo "make setup    create .venv and node_modules from the lock files (the others call it)"
+
+setup:
+	@$(MAKE) --no-print-directory -j3 $(VENV)/.installed node_modules/.installed .tools/checkov/.installed
+
+$(UV):
+	@echo "==> uv $(UV_VERSION) (.tools/uv)"
+	@$(PYTHON) -m venv .tools/uv
+	@.tools/uv/bin/python -m pip install -q --disable-pip-version-check uv==$(UV_VERSION) 2> >(grep -v "^WARNING: Location" >&2)
+
+$(VENV)/.installed: requirements-dev.txt pyproject.toml | $(UV)
+	@echo "==> Python packages (.venv, from requirements-dev.txt)"
+	@test -x $(BIN)/python || $(UV) venv -q --python $(PYTHON) $(VENV)
+	@$(UV) pip sync -q --python $(BIN)/python requirements-dev.txt
+	@$(UV) pip install -q --python $(BIN)/python --no-deps -e .
+	@touch $@
+
+node_modules/.installed: package.json package-lock.json
+	@echo "==> CDK CLI and Node.js 22 (node_modules, from package-lock.json)"
+	@npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+.tools/checkov/.installed: tools/checkov.lock | $(UV)
+	@echo "==> checkov (.tools/checkov, its own environment)"
+	@test -x .tools/checkov/bin/python || $(UV) venv -q --python $(PYTHON) .tools/checkov
+	@$(UV) pip sync -q --python .tools/checkov/bin/python tools/checkov.lock
+	@touch $@
+
+deploy: setup
+	@$(BIN)/python -m scripts.preflight --config "$(CONFIG)" $(if $(STACK_NAME),--stack-name "$(STACK_NAME)")
+	@npx cdk deploy $(CDK_ARGS) --require-approval $(APPROVAL) --outputs-file "$(OUTPUTS)" --progress events
+	@echo "Outputs written to $(OUTPUTS); try: $(BIN)/sagemaker-openai outputs --outputs-file $(OUTPUTS)"
+
+synth: setup
+	@echo "==> cdk synth (with the AwsSolutions, NIST 800-53 R5 and HIPAA Security packs)"
+	@npx cdk synth $(CDK_ARGS) -q
+	@$(BIN)/python -m scripts.synth_report cdk.out
+
+destroy: setup
+	@$(BIN)/python -m scripts.preflight --config "$(CONFIG)" $(if $(STACK_NAME),--stack-name "$(STACK_NAME)") --no-bootstrap-check
+	@npx cdk destroy $(CDK_ARGS) --force
+
+lint: setup
+	@echo "==> ruff, mypy --strict"
+	@$(BIN)/ruff check .
+	@$(BIN)/ruff format --check .
+	@$(BIN)/mypy
+
+format: setup
+	@$(BIN)/ruff format .
+	@$(BIN)/ruff check --fix .
+
+test: lint
+	@echo "==> pytest"
+	@$(BIN)/pytest --cov --cov-report=term
+
+bench: setup
+	@$(BIN)/python bench/bench_synth.py
+
+# Re-resolve the pinned versions (needs the registries); commit the changed lock files.
+lock: $(UV)
+	@$(UV) pip compile -q --no-header -p 3.11 pyproject.toml --extra cdk -o requirements.txt
+	@$(UV) pip compile -q --no-header -p 3.11 pyproject.toml --extra cdk --extra dev --extra examples -o requirements-dev.txt
+	@$(UV) pip compile -q --no-header -p 3.11 tools/checkov.in -o tools/checkov.lock
+
+clean:
+	rm -rf $(VENV) .tools node_modules cdk.out .pytest_cache .mypy_cache .ruff_cache .coverage

@@ -1,0 +1,22 @@
+#!/usr/bin/env python3
+"""CDK entry point: read the deployment config named by ``-c config=PATH``, build its stack, synth."""
+
+import sys
+
+import aws_cdk as cdk
+
+from sagemaker_openai.config import DEFAULT_CONFIG_PATH, load_config
+from sagemaker_openai.errors import ConfigError
+from stacks import add_deployment, add_nag_packs
+
+app = cdk.App()
+try:
+    config = load_config(
+        app.node.try_get_context("config") or DEFAULT_CONFIG_PATH,
+        stack_name=app.node.try_get_context("stack_name"),
+    )
+    add_nag_packs(app)
+    add_deployment(app, config)
+except ConfigError as exc:
+    sys.exit(f"Error: {exc}")
+app.synth()

@@ -1,0 +1,15 @@
+"""Acknowledging cdk-nag v3 findings one by one, each with the AWS fact that makes it acceptable."""
+
+from aws_cdk import Acknowledgment, Validations
+from constructs import IConstruct
+
+AWS_SOLUTIONS = "AwsSolutions"
+NIST_R5 = "NIST.800.53.R5"
+HIPAA = "HIPAA.Security"
+
+
+def acknowledge(construct: IConstruct, rule: str, reason: str, *, packs: tuple[str, ...]) -> None:
+    """Acknowledge ``rule`` (``IAM5[Resource::*]``, a NIST/HIPAA rule name) on ``construct`` for ``packs``."""
+    Validations.of(construct).acknowledge(
+        *(Acknowledgment(id=f"{pack}::{pack}-{rule}", reason=reason) for pack in packs)
+    )

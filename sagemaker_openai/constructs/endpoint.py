@@ -1,0 +1,133 @@
+"""A single-model vLLM endpoint, and what every kind of endpoint in the kit shares."""
+
+from typing import cast
+
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sagemaker as sagemaker
+from constructs import Construct
+
+from sagemaker_openai.config import DeploymentBase, LogsSpec, SingleModelConfig
+from sagemaker_openai.constructs._nag import HIPAA, NIST_R5, acknowledge
+from sagemaker_openai.constructs.execution_role import ExecutionRole, WeightsLocation
+from sagemaker_openai.constructs.image import VllmImage
+from sagemaker_openai.constructs.invoker import InvokerPolicy
+from sagemaker_openai.constructs.model import VllmModel
+from sagemaker_openai.constructs.urls import openai_base_url
+
+VARIANT_NAME = "AllTraffic"
+ENDPOINT_LOG_GROUP = "/aws/sagemaker/Endpoints/{name}"
+
+
+def log_group(scope: Construct, construct_id: str, *, name: str, spec: LogsSpec) -> logs.LogGroup:
+    """A log group that SageMaker would otherwise create itself, outside the stack, with no retention."""
+    group = logs.LogGroup(
+        scope,
+        construct_id,
+        log_group_name=name,
+        removal_policy=RemovalPolicy.RETAIN if spec.retain_on_delete else RemovalPolicy.DESTROY,
+    )
+    # RetentionDays is an enum of names; the config holds the number CloudWatch Logs takes.
+    cast(logs.CfnLogGroup, group.node.default_child).retention_in_days = spec.retention_days
+    acknowledge(
+        group,
+        "CloudWatchLogGroupEncrypted",
+        "CloudWatch Logs encrypts every log group at rest with service-managed keys; a customer key "
+        "(KmsKeyId) is an option the operations work adds.",
+        packs=(NIST_R5, HIPAA),
+    )
+    return group
+
+
+class OpenAIEndpointBase(Construct):
+    """An endpoint with its execution role, image, endpoint log group and invoker policy.
+
+    Subclasses create ``self.endpoint`` and ``self.invoker_policy``.
+    """
+
+    endpoint: sagemaker.CfnEndpoint
+    invoker_policy: InvokerPolicy
+
+    def __init__(self, scope: Construct, construct_id: str, *, props: DeploymentBase) -> None:
+        super().__init__(scope, construct_id)
+        self.image = VllmImage(self, "Image", spec=props.image)
+        self.log_group = log_group(
+            self, "LogGroup", name=ENDPOINT_LOG_GROUP.format(name=props.endpoint_name), spec=props.logs
+        )
+
+    @property
+    def endpoint_name(self) -> str:
+        return self.endpoint.attr_endpoint_name
+
+    @property
+    def endpoint_arn(self) -> str:
+        """The ARN as SageMaker reports it (names are lowercased in ARNs)."""
+        return self.endpoint.attr_endpoint_arn
+
+    def grant_invoke(self, grantee: iam.IGrantable) -> None:
+        """Attach the managed invoker policy to ``grantee`` (a role, user or group)."""
+        self.invoker_policy.attach_to(grantee)
+
+    def _create_endpoint(self, props: DeploymentBase, config: sagemaker.CfnEndpointConfig) -> None:
+        self.endpoint = sagemaker.CfnEndpoint(
+            self,
+            "Endpoint",
+            endpoint_name=props.endpoint_name,
+            endpoint_config_name=config.attr_endpoint_config_name,
+        )
+        # SageMaker creates the log group when the endpoint starts if it does not exist yet; the
+        # stack's group must come first (and, on destroy, go after the endpoint).
+        self.endpoint.node.add_dependency(self.log_group)
+
+    def _acknowledge_kms(self, config: sagemaker.CfnEndpointConfig, instance_type: str) -> None:
+        acknowledge(
+            config,
+            "SageMakerEndpointConfigurationKMSKeyConfigured",
+            f"{instance_type} has NVMe instance storage, which the instance encrypts in hardware; "
+            "CreateEndpointConfig rejects a KmsKeyId for instance types with local storage.",
+            packs=(NIST_R5, HIPAA),
+        )
+
+
+class VllmEndpoint(OpenAIEndpointBase):
+    """One vLLM model on a single-model endpoint, answering at ``/endpoints/<name>/openai/v1``."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, props: SingleModelConfig) -> None:
+        super().__init__(scope, construct_id, props=props)
+        location = props.model.s3_location()
+        self.execution_role = ExecutionRole(
+            self,
+            "ExecutionRole",
+            repository_arn=self.image.repository_arn,
+            log_group_names=[ENDPOINT_LOG_GROUP.format(name=props.endpoint_name)],
+            weights=[WeightsLocation(*location)] if location else [],
+        )
+        self.model = VllmModel(self, "Model", spec=props.model, image=self.image, role=self.execution_role)
+        self.endpoint_config = sagemaker.CfnEndpointConfig(
+            self,
+            "EndpointConfig",
+            production_variants=[
+                sagemaker.CfnEndpointConfig.ProductionVariantProperty(
+                    variant_name=VARIANT_NAME,
+                    model_name=self.model.model_name,
+                    instance_type=props.instance_type,
+                    initial_instance_count=props.instance_count,
+                    initial_variant_weight=1.0,
+                    container_startup_health_check_timeout_in_seconds=props.startup_health_check_timeout_seconds,
+                    model_data_download_timeout_in_seconds=props.model_data_download_timeout_seconds,
+                    inference_ami_version=self.image.inference_ami_version,
+                    routing_config=sagemaker.CfnEndpointConfig.RoutingConfigProperty(
+                        routing_strategy=props.routing_strategy
+                    ),
+                )
+            ],
+        )
+        self._acknowledge_kms(self.endpoint_config, props.instance_type)
+        self._create_endpoint(props, self.endpoint_config)
+        self.invoker_policy = InvokerPolicy(self, "InvokerPolicy", invoke_arns=[self.endpoint_arn])
+        self.served_model_name = props.model.served_name
+
+    @property
+    def openai_base_url(self) -> str:
+        return openai_base_url(self.endpoint_name)

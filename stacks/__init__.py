@@ -1,0 +1,30 @@
+"""The deployable stacks and the app that holds them, shared by ``app.py`` and the tests."""
+
+import aws_cdk as cdk
+from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks
+
+from sagemaker_openai.config import KitConfig
+from stacks.openai_endpoint_stack import OpenAIEndpointStack
+
+__all__ = ["OpenAIEndpointStack", "add_deployment", "add_nag_packs", "build_app"]
+
+
+def add_nag_packs(app: cdk.App) -> None:
+    """Run the AwsSolutions, NIST 800-53 R5 and HIPAA Security packs at synth; a finding fails it."""
+    cdk.Validations.of(app).add_plugins(
+        AwsSolutionsChecks(app), NIST80053R5Checks(app), HIPAASecurityChecks(app)
+    )
+
+
+def add_deployment(app: cdk.App, config: KitConfig) -> OpenAIEndpointStack:
+    """Add the stack for ``config``; environment-agnostic unless the config names a region."""
+    env = cdk.Environment(region=config.region) if config.region else None
+    return OpenAIEndpointStack(app, config.name, config=config, env=env)
+
+
+def build_app(config: KitConfig, *, outdir: str | None = None, nag: bool = True) -> cdk.App:
+    app = cdk.App(outdir=outdir)
+    if nag:
+        add_nag_packs(app)
+    add_deployment(app, config)
+    return app

@@ -1,0 +1,59 @@
+"""The deployable stack: one endpoint (single-model or inference components), its invoker and outputs."""
+
+from typing import Any
+
+from aws_cdk import Stack, Tags
+from constructs import Construct
+
+from sagemaker_openai.config import SINGLE_MODEL_KEY, KitConfig, SingleModelConfig
+from sagemaker_openai.constructs import (
+    InvokerRole,
+    ModelOutput,
+    OpenAIEndpointBase,
+    VllmEndpoint,
+    add_openai_outputs,
+)
+
+
+class OpenAIEndpointStack(Stack):
+    """Everything one deployment config describes; ``cdk destroy`` removes all of it."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, config: KitConfig, **kwargs: Any) -> None:
+        super().__init__(
+            scope,
+            construct_id,
+            description=f"OpenAI-compatible SageMaker AI endpoint {config.endpoint_name} (sagemaker-openai)",
+            **kwargs,
+        )
+        self.config = config
+        self.endpoint: OpenAIEndpointBase
+        if isinstance(config, SingleModelConfig):
+            single = VllmEndpoint(self, "Llm", props=config)
+            models = {
+                SINGLE_MODEL_KEY: ModelOutput(
+                    base_url=single.openai_base_url, served_model_name=single.served_model_name
+                )
+            }
+            suffixes = None
+            self.endpoint = single
+        else:
+            raise NotImplementedError("inference-component mode")
+        self.invoker_role = InvokerRole(
+            self,
+            "InvokerRole",
+            policy=self.endpoint.invoker_policy,
+            trusted_principals=config.invoker.trusted_principals,
+            max_session_hours=config.invoker.max_session_hours,
+        )
+        add_openai_outputs(
+            self,
+            mode=config.mode,
+            endpoint_name=self.endpoint.endpoint_name,
+            endpoint_arn=self.endpoint.endpoint_arn,
+            invoker_role_arn=self.invoker_role.role_arn,
+            invoker_policy_arn=self.endpoint.invoker_policy.policy_arn,
+            models=models,
+            output_suffixes=suffixes,
+        )
+        for key, value in config.tags.items():
+            Tags.of(self).add(key, value)
