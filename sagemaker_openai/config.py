@@ -180,6 +180,8 @@ class InvokerSpec(_Spec):
 
     trusted_principals: list[str] = Field(default_factory=list)
     max_session_hours: int = Field(1, ge=1, le=12)
+    # Inference-component mode: the model keys whose components the invoker may call (default: all).
+    models: list[str] | None = Field(None, min_length=1)
 
     @model_validator(mode="after")
     def _check_principals(self) -> Self:
@@ -266,6 +268,8 @@ class SingleModelConfig(DeploymentBase):
 
     @model_validator(mode="after")
     def _check_fit(self) -> Self:
+        if self.invoker.models is not None:
+            raise ValueError("invoker.models applies to inference_component mode only; remove it")
         gpus = self.instance.gpus
         if self.model.vllm.tensor_parallel_size > gpus:
             raise ValueError(
@@ -359,6 +363,9 @@ class InferenceComponentConfig(DeploymentBase):
                 f"min_instances ({scaling.min_instances}) and max_instances ({scaling.max_instances})"
             )
         self._check_fit()
+        unknown = sorted(set(self.invoker.models or ()) - {model.key for model in self.models})
+        if unknown:
+            raise ValueError(f"invoker.models names unknown model keys {unknown}; use keys from models")
         return self
 
     def _check_keys(self) -> None:

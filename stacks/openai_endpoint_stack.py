@@ -7,12 +7,14 @@ from constructs import Construct
 
 from sagemaker_openai.config import SINGLE_MODEL_KEY, KitConfig, SingleModelConfig
 from sagemaker_openai.constructs import (
+    InferenceComponentEndpoint,
     InvokerRole,
     ModelOutput,
     OpenAIEndpointBase,
     VllmEndpoint,
     add_openai_outputs,
 )
+from sagemaker_openai.naming import logical_id_suffix
 
 
 class OpenAIEndpointStack(Stack):
@@ -37,7 +39,17 @@ class OpenAIEndpointStack(Stack):
             suffixes = None
             self.endpoint = single
         else:
-            raise NotImplementedError("inference-component mode")
+            multi = InferenceComponentEndpoint(self, "Llm", props=config)
+            models = {
+                key: ModelOutput(
+                    base_url=multi.openai_base_url(key),
+                    served_model_name=component.spec.served_name,
+                    inference_component_name=component.component_name,
+                )
+                for key, component in multi.components.items()
+            }
+            suffixes = {key: logical_id_suffix(key) for key in models}
+            self.endpoint = multi
         self.invoker_role = InvokerRole(
             self,
             "InvokerRole",

@@ -7,7 +7,7 @@ from aws_cdk import ArnFormat, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from sagemaker_openai.constructs._nag import AWS_SOLUTIONS, acknowledge
+from sagemaker_openai.constructs._nag import AWS_SOLUTIONS, acknowledge, finding_resource
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,17 @@ class ExecutionRole(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
+        log_arns = [
+            stack.format_arn(
+                service="logs",
+                resource="log-group",
+                resource_name=name,
+                arn_format=ArnFormat.COLON_RESOURCE_NAME,
+            )
+            + suffix
+            for name in log_group_names
+            for suffix in ("", ":log-stream:*")
+        ]
         statements = [
             iam.PolicyStatement(
                 sid="PullImageAuth",
@@ -59,24 +70,7 @@ class ExecutionRole(Construct):
                     "logs:DescribeLogStreams",
                     "logs:PutLogEvents",
                 ],
-                resources=[
-                    arn
-                    for name in log_group_names
-                    for arn in (
-                        stack.format_arn(
-                            service="logs",
-                            resource="log-group",
-                            resource_name=name,
-                            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-                        ),
-                        stack.format_arn(
-                            service="logs",
-                            resource="log-group",
-                            resource_name=f"{name}:log-stream:*",
-                            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-                        ),
-                    )
-                ],
+                resources=log_arns,
             ),
             iam.PolicyStatement(sid="PutMetrics", actions=["cloudwatch:PutMetricData"], resources=["*"]),
         ]
@@ -100,20 +94,18 @@ class ExecutionRole(Construct):
             "repository ARN in the statement beside them.",
             packs=(AWS_SOLUTIONS,),
         )
-        for name in log_group_names:
+        for stream_arn in log_arns[1::2]:
             acknowledge(
                 self.policy,
-                f"IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:{name}"
-                ":log-stream:*]",
+                f"IAM5[Resource::{finding_resource(self, stream_arn)}]",
                 "SageMaker names the log streams of an endpoint after its instances and containers at run "
                 "time; the wildcard covers streams of this one log group only.",
                 packs=(AWS_SOLUTIONS,),
             )
-
         for location in weights:
             acknowledge(
                 self.policy,
-                f"IAM5[Resource::arn:<AWS::Partition>:s3:::{location.bucket}/{location.prefix}*]",
+                f"IAM5[Resource::{finding_resource(self, _object_arn(stack, location))}]",
                 "SageMaker copies every object under the weights prefix to /opt/ml/model "
                 "(ModelDataSource S3Prefix); the wildcard covers that prefix only.",
                 packs=(AWS_SOLUTIONS,),
@@ -124,13 +116,18 @@ class ExecutionRole(Construct):
         return self.role.role_arn
 
 
+def _object_arn(stack: Stack, location: WeightsLocation) -> str:
+    bucket_arn = stack.format_arn(service="s3", region="", account="", resource=location.bucket)
+    return f"{bucket_arn}/{location.prefix}*"
+
+
 def _weights_statements(stack: Stack, location: WeightsLocation, index: int) -> list[iam.PolicyStatement]:
     bucket_arn = stack.format_arn(service="s3", region="", account="", resource=location.bucket)
     return [
         iam.PolicyStatement(
             sid=f"ReadWeights{index}",
             actions=["s3:GetObject"],
-            resources=[f"{bucket_arn}/{location.prefix}*"],
+            resources=[_object_arn(stack, location)],
         ),
         iam.PolicyStatement(
             sid=f"ListWeights{index}",

@@ -48,8 +48,8 @@ class VllmModel(Construct):
                 model_data_source=model_data_source,
             ),
         )
-        # CreateModel checks that SageMaker can assume the role; the policy must be attached by then.
-        self.resource.node.add_dependency(role)
+        # ExecutionRoleArn is a GetAtt of the role, whose ManagedPolicyArns reference the policy, so
+        # CreateModel runs only once the role has its permissions.
         if not spec.network_isolation:
             self.resource.add_metadata(
                 "checkov",

@@ -1,0 +1,65 @@
+"""After `make synth`: run cfn-lint and checkov on the assembly and print what the stack creates."""
+
+import json
+import sys
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from scripts.validate_templates import run_cfn_lint, run_checkov, template_regions
+
+
+def _render(value: Any) -> str:
+    """An output value as a readable template: intrinsics become ${...}."""
+    if isinstance(value, str):
+        return value
+    if "Ref" in value:
+        return "${" + str(value["Ref"]) + "}"
+    if "Fn::GetAtt" in value:
+        return "${" + ".".join(value["Fn::GetAtt"]) + "}"
+    if "Fn::Join" in value:
+        separator, parts = value["Fn::Join"]
+        return str(separator).join(_render(part) for part in parts)
+    return json.dumps(value)
+
+
+def summarize(assembly: Path) -> tuple[list[str], list[tuple[Path, tuple[str, ...]]]]:
+    manifest = json.loads((assembly / "manifest.json").read_text())
+    lines: list[str] = []
+    templates: list[tuple[Path, tuple[str, ...]]] = []
+    for name, artifact in manifest["artifacts"].items():
+        if artifact["type"] != "aws:cloudformation:stack":
+            continue
+        path = assembly / artifact["properties"]["templateFile"]
+        template = json.loads(path.read_text())
+        templates.append((path, template_regions(assembly, name)))
+        counts = Counter(
+            r["Type"] for r in template["Resources"].values() if r["Type"] != "AWS::CDK::Metadata"
+        )
+        lines.append(f"Stack {name} ({artifact['environment']}): {sum(counts.values())} resources")
+        lines += [f"  {count} x {kind}" for kind, count in sorted(counts.items())]
+        for key, output in template.get("Outputs", {}).items():
+            if key.startswith(("OpenAIBaseUrl", "InferenceComponentName", "EndpointName")):
+                lines.append(f"  {key}: {_render(output['Value'])}")
+    return lines, templates
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    assembly = Path((argv or sys.argv[1:] or ["cdk.out"])[0])
+    lines, templates = summarize(assembly)
+    print("\n".join(lines))
+    print("==> cfn-lint")
+    lint = run_cfn_lint(templates)
+    print("\n".join(lint) if lint else "  no errors or warnings")
+    print("==> checkov (CloudFormation checks)")
+    checkov = run_checkov(assembly)
+    skipped = sorted(set(checkov.skipped))
+    print(f"  {checkov.passed} passed, {len(checkov.failed)} failed, skipped with a reason: {skipped}")
+    for finding in checkov.failed:
+        print(f"  FAILED {finding}")
+    return 1 if lint or checkov.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,88 @@
+"""Shared fixtures: synthesize a deployment config once per session, with the nag packs on."""
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIG_DIR = ROOT / "config"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+EXAMPLE_CONFIGS = sorted(CONFIG_DIR.glob("*.yaml"))
+
+
+def cdk_json_context() -> dict[str, Any]:
+    """The feature flags from cdk.json, so that tests synthesize what `cdk synth` does."""
+    context: dict[str, Any] = json.loads((ROOT / "cdk.json").read_text())["context"]
+    return context
+
+
+@dataclass
+class Synthesized:
+    template: dict[str, Any]
+    report: dict[str, Any]
+    outdir: Path
+    stack_name: str
+
+    def resources(self, resource_type: str) -> dict[str, dict[str, Any]]:
+        return {k: v for k, v in self.template["Resources"].items() if v["Type"] == resource_type}
+
+    def one(self, resource_type: str) -> dict[str, Any]:
+        found = self.resources(resource_type)
+        assert len(found) == 1, f"expected one {resource_type}, found {sorted(found)}"
+        return next(iter(found.values()))
+
+
+def synthesize(config_data: dict[str, Any], outdir: Path) -> Synthesized:
+    import aws_cdk as cdk
+
+    from sagemaker_openai.config import parse_config
+    from stacks import add_deployment, add_nag_packs
+
+    config = parse_config(config_data)
+    app = cdk.App(outdir=str(outdir), context=cdk_json_context())
+    add_nag_packs(app)
+    stack = add_deployment(app, config)
+    assembly = app.synth()
+    template = assembly.get_stack_by_name(stack.stack_name).template
+    report = json.loads((outdir / "validation-report.json").read_text())
+    return Synthesized(template=template, report=report, outdir=outdir, stack_name=stack.stack_name)
+
+
+@pytest.fixture(scope="session")
+def synth(tmp_path_factory: pytest.TempPathFactory) -> Callable[[dict[str, Any]], Synthesized]:
+    cache: dict[str, Synthesized] = {}
+
+    def _synth(config_data: dict[str, Any]) -> Synthesized:
+        key = json.dumps(config_data, sort_keys=True)
+        if key not in cache:
+            cache[key] = synthesize(config_data, tmp_path_factory.mktemp("cdk.out"))
+        return cache[key]
+
+    return _synth
+
+
+def load_yaml(path: Path) -> dict[str, Any]:
+    import yaml
+
+    data: dict[str, Any] = yaml.safe_load(path.read_text())
+    return data
+
+
+def resolve(value: Any, refs: dict[str, str]) -> Any:
+    """Evaluate Ref, Fn::GetAtt and Fn::Join with stand-in values, to check what an output becomes."""
+    if isinstance(value, dict):
+        if "Ref" in value:
+            return refs[value["Ref"]]
+        if "Fn::GetAtt" in value:
+            return refs[".".join(value["Fn::GetAtt"])]
+        if "Fn::Join" in value:
+            separator, parts = value["Fn::Join"]
+            return separator.join(str(resolve(part, refs)) for part in parts)
+        return {k: resolve(v, refs) for k, v in value.items()}
+    if isinstance(value, list):
+        return [resolve(v, refs) for v in value]
+    return value

@@ -1,0 +1,74 @@
+"""The commands a user runs: the real CDK CLI synth, and deploy's pre-flight without AWS credentials."""
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+PATH = f"{ROOT / 'node_modules/.bin'}:{ROOT / '.venv/bin'}:/usr/local/bin:/usr/bin:/bin"
+
+
+@pytest.mark.cli
+def test_cdk_cli_synthesizes_the_default_config(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        ["npx", "cdk", "synth", "-q", "-c", "config=config/qwen3-4b.yaml", "-o", str(tmp_path)],
+        cwd=ROOT,
+        env={"PATH": PATH, "HOME": os.environ.get("HOME", "/root"), "CDK_DISABLE_CLI_TELEMETRY": "true"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "Node 20" not in proc.stderr, "jsii runs on the pinned Node 22"
+    assert "feature flags are not configured" not in proc.stderr + proc.stdout
+    template = json.loads((tmp_path / "qwen3-4b.template.json").read_text())
+    assert template["Outputs"]["OpenAIBaseUrl"]
+    report = json.loads((tmp_path / "validation-report.json").read_text())
+    assert [p["conclusion"] for p in report["pluginReports"]] == ["success"] * 3
+
+
+def _preflight(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        "PATH": PATH,
+        "HOME": str(tmp_path),
+        "AWS_CONFIG_FILE": str(tmp_path / "none"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+    return subprocess.run(
+        [str(ROOT / ".venv/bin/python"), "-m", "scripts.preflight", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_deploy_without_credentials_points_to_make_synth(tmp_path: Path) -> None:
+    proc = _preflight(tmp_path, "--config", "config/qwen3-4b.yaml")
+    assert proc.returncode == 1
+    assert proc.stderr.strip() == (
+        "Error: no AWS region: set region in the config or AWS_REGION / AWS_DEFAULT_REGION "
+        "(to build offline without AWS, run `make synth`)"
+    )
+    config = tmp_path / "east.yaml"
+    config.write_text("region: us-east-1\n")
+    proc = _preflight(tmp_path, "--config", str(config))
+    assert proc.returncode == 1
+    assert proc.stderr.strip().startswith("Error: no AWS credentials found: ")
+    assert proc.stderr.strip().endswith("or run `make synth` to build and check the stack offline")
+
+
+def test_deploy_with_a_bad_config_stops_before_aws(tmp_path: Path) -> None:
+    proc = _preflight(tmp_path, "--config", "config/missing.yaml")
+    assert proc.returncode == 1
+    assert proc.stderr.strip() == (
+        "Error: config/missing.yaml: config file not found (pass -c config=PATH or CONFIG=PATH)"
+    )
