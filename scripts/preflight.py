@@ -6,14 +6,20 @@ Each failure is one line on stderr with the fix, and exit 1, before the CDK CLI 
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from sagemaker_openai.config import load_config
 from sagemaker_openai.errors import ConfigError
 
+if TYPE_CHECKING:
+    import boto3
+
 BOOTSTRAP_VERSION_PARAMETER = "/cdk-bootstrap/hnb659fds/version"
 
 
-def check(config_path: str, stack_name: str | None, *, bootstrap: bool) -> str:
+def check(
+    config_path: str, stack_name: str | None, *, bootstrap: bool, session: "boto3.Session | None" = None
+) -> str:
     """Return a one-line summary of where the stack goes, or raise SystemExit with the problem."""
     try:
         config = load_config(config_path, stack_name=stack_name)
@@ -23,7 +29,8 @@ def check(config_path: str, stack_name: str | None, *, bootstrap: bool) -> str:
     import boto3
     from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
-    session = boto3.Session(region_name=config.region) if config.region else boto3.Session()
+    if session is None:
+        session = boto3.Session(region_name=config.region) if config.region else boto3.Session()
     region = session.region_name
     if region is None:
         raise SystemExit(
