@@ -1,6 +1,7 @@
 """Shared fixtures: synthesize a deployment config once per session, with the nag packs on."""
 
 import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +13,16 @@ ROOT = Path(__file__).resolve().parent.parent
 CONFIG_DIR = ROOT / "config"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 EXAMPLE_CONFIGS = sorted(CONFIG_DIR.glob("*.yaml"))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked `aws` deploy real, billable resources: they run only when asked for."""
+    if os.environ.get("SAGEMAKER_OPENAI_AWS_TESTS") == "1":
+        return
+    skip = pytest.mark.skip(reason="real AWS test: set SAGEMAKER_OPENAI_AWS_TESTS=1 to run it")
+    for item in items:
+        if "aws" in item.keywords:
+            item.add_marker(skip)
 
 
 def cdk_json_context() -> dict[str, Any]:
