@@ -7,7 +7,7 @@ import aws_cdk as cdk
 
 from sagemaker_openai.config import DEFAULT_CONFIG_PATH, load_config
 from sagemaker_openai.errors import ConfigError
-from stacks import add_deployment, add_nag_packs
+from stacks import build_app
 
 app = cdk.App()
 try:
@@ -15,8 +15,7 @@ try:
         app.node.try_get_context("config") or DEFAULT_CONFIG_PATH,
         stack_name=app.node.try_get_context("stack_name"),
     )
-    add_nag_packs(app)
-    add_deployment(app, config)
+    build_app(config, app=app)
 except ConfigError as exc:
     sys.exit(f"Error: {exc}")
 app.synth()

@@ -293,7 +293,7 @@ class CopiesSpec(_Spec):
     def _check_range(self) -> Self:
         if self.min > self.max:
             raise ValueError(f"min ({self.min}) is above max ({self.max})")
-        if not self.min <= self.initial <= self.max and not (self.min == 0 and self.initial == 1):
+        if not self.min <= self.initial <= self.max:
             raise ValueError(
                 f"initial ({self.initial}) must lie between min ({self.min}) and max ({self.max})"
             )
@@ -521,6 +521,8 @@ def _describe(error: ErrorDetails, mode: str, overrides: Mapping[str, str]) -> s
         hint = f"; allowed here: {', '.join(allowed)}" if allowed else ""
         return f"{field}: unknown field{hint}"
     message = error["msg"].removeprefix("Value error, ")
+    if field and message.startswith(f"{field}."):
+        return message  # a nested check that already names its field (image.vllm_version: ...)
     if error["type"] == "string_pattern_mismatch" and loc and loc[-1] == "name":
         message = (
             "must start with a letter and hold only letters, digits and hyphens, "
@@ -545,8 +547,6 @@ def parse_config(
     except ValidationError as exc:
         problems = [_describe(error, str(mode), overrides or {}) for error in exc.errors()]
         raise ConfigError(f"{source}: {'; '.join(problems)}") from None
-    except ConfigError as exc:
-        raise ConfigError(f"{source}: {exc}") from None
 
 
 def load_config(path: str, *, stack_name: str | None = None) -> KitConfig:

@@ -5,23 +5,13 @@ import sys
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
+from sagemaker_openai.intrinsics import render_intrinsics
 from scripts.validate_templates import run_cfn_lint, run_checkov, template_regions
 
 
-def _render(value: Any) -> str:
-    """An output value as a readable template: intrinsics become ${...}."""
-    if isinstance(value, str):
-        return value
-    if "Ref" in value:
-        return "${" + str(value["Ref"]) + "}"
-    if "Fn::GetAtt" in value:
-        return "${" + ".".join(value["Fn::GetAtt"]) + "}"
-    if "Fn::Join" in value:
-        separator, parts = value["Fn::Join"]
-        return str(separator).join(_render(part) for part in parts)
-    return json.dumps(value)
+def _placeholder(name: str) -> str:
+    return "${" + name + "}"
 
 
 def summarize(assembly: Path) -> tuple[list[str], list[tuple[Path, tuple[str, ...]]]]:
@@ -41,7 +31,7 @@ def summarize(assembly: Path) -> tuple[list[str], list[tuple[Path, tuple[str, ..
         lines += [f"  {count} x {kind}" for kind, count in sorted(counts.items())]
         for key, output in template.get("Outputs", {}).items():
             if key.startswith(("OpenAIBaseUrl", "InferenceComponentName", "EndpointName")):
-                lines.append(f"  {key}: {_render(output['Value'])}")
+                lines.append(f"  {key}: {render_intrinsics(output['Value'], lambda name: '${' + name + '}')}")
     return lines, templates
 
 

@@ -22,9 +22,9 @@ def add_deployment(app: cdk.App, config: KitConfig) -> OpenAIEndpointStack:
     return OpenAIEndpointStack(app, config.name, config=config, env=env)
 
 
-def build_app(config: KitConfig, *, outdir: str | None = None, nag: bool = True) -> cdk.App:
-    app = cdk.App(outdir=outdir)
-    if nag:
-        add_nag_packs(app)
+def build_app(config: KitConfig, *, app: cdk.App | None = None) -> cdk.App:
+    """The app with the nag packs and the stack for ``config`` (``app`` carries CLI context or an outdir)."""
+    app = app or cdk.App()
+    add_nag_packs(app)
     add_deployment(app, config)
     return app

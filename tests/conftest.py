@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from sagemaker_openai.intrinsics import render_intrinsics
+
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG_DIR = ROOT / "config"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -51,16 +53,13 @@ def synthesize(config_data: dict[str, Any], outdir: Path) -> Synthesized:
     import aws_cdk as cdk
 
     from sagemaker_openai.config import parse_config
-    from stacks import add_deployment, add_nag_packs
+    from stacks import build_app
 
     config = parse_config(config_data)
-    app = cdk.App(outdir=str(outdir), context=cdk_json_context())
-    add_nag_packs(app)
-    stack = add_deployment(app, config)
-    assembly = app.synth()
-    template = assembly.get_stack_by_name(stack.stack_name).template
+    app = build_app(config, app=cdk.App(outdir=str(outdir), context=cdk_json_context()))
+    template = app.synth().get_stack_by_name(config.name).template
     report = json.loads((outdir / "validation-report.json").read_text())
-    return Synthesized(template=template, report=report, outdir=outdir, stack_name=stack.stack_name)
+    return Synthesized(template=template, report=report, outdir=outdir, stack_name=config.name)
 
 
 @pytest.fixture(scope="session")
@@ -83,17 +82,6 @@ def load_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
-def resolve(value: Any, refs: dict[str, str]) -> Any:
+def resolve(value: Any, refs: dict[str, str]) -> str:
     """Evaluate Ref, Fn::GetAtt and Fn::Join with stand-in values, to check what an output becomes."""
-    if isinstance(value, dict):
-        if "Ref" in value:
-            return refs[value["Ref"]]
-        if "Fn::GetAtt" in value:
-            return refs[".".join(value["Fn::GetAtt"])]
-        if "Fn::Join" in value:
-            separator, parts = value["Fn::Join"]
-            return separator.join(str(resolve(part, refs)) for part in parts)
-        return {k: resolve(v, refs) for k, v in value.items()}
-    if isinstance(value, list):
-        return [resolve(v, refs) for v in value]
-    return value
+    return render_intrinsics(value, refs.__getitem__)

@@ -1,9 +1,9 @@
 """Acknowledging cdk-nag v3 findings one by one, each with the AWS fact that makes it acceptable."""
 
-from typing import Any
-
 from aws_cdk import Acknowledgment, Stack, Validations
 from constructs import IConstruct
+
+from sagemaker_openai.intrinsics import render_intrinsics
 
 AWS_SOLUTIONS = "AwsSolutions"
 NIST_R5 = "NIST.800.53.R5"
@@ -19,18 +19,4 @@ def acknowledge(construct: IConstruct, rule: str, reason: str, *, packs: tuple[s
 
 def finding_resource(scope: IConstruct, value: str) -> str:
     """How cdk-nag names a resource in a finding ID: intrinsics become ``<AWS::Region>`` and the like."""
-    return _render(Stack.of(scope).resolve(value))
-
-
-def _render(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict):
-        if "Ref" in value:
-            return f"<{value['Ref']}>"
-        if "Fn::GetAtt" in value:
-            return f"<{'.'.join(value['Fn::GetAtt'])}>"
-        if "Fn::Join" in value:
-            separator, parts = value["Fn::Join"]
-            return str(separator).join(_render(part) for part in parts)
-    raise ValueError(f"cannot name {value!r} as cdk-nag does")
+    return render_intrinsics(Stack.of(scope).resolve(value), lambda name: f"<{name}>")
