@@ -1,0 +1,137 @@
+"""`sagemaker-openai local-runtime`: a local stand-in for the SageMaker runtime's OpenAI routes."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+from types import FrameType
+from typing import Any
+
+from sagemaker_openai.client.commands._context import CliContext
+from sagemaker_openai.client.commands._targets import UsageError, add_aws_arguments
+from sagemaker_openai.client.credentials import SessionCredentials
+from sagemaker_openai.client.errors import SageMakerOpenAIError
+from sagemaker_openai.client.local_runtime.routes import EndpointLayout
+from sagemaker_openai.client.local_runtime.server import LocalRuntimeServer, RuntimeSettings
+from sagemaker_openai.client.local_runtime.token_verifier import TokenVerifier
+from sagemaker_openai.client.region import resolve_region
+
+
+def register(subparsers: argparse._SubParsersAction[Any]) -> None:
+    parser = subparsers.add_parser(
+        "local-runtime",
+        help="serve a local stand-in for the SageMaker runtime's OpenAI routes",
+        description=(
+            "Serve /endpoints/NAME/openai/v1/chat/completions (or, with --inference-component, "
+            "/endpoints/NAME/inference-components/IC/openai/v1/chat/completions) on 127.0.0.1, accepting "
+            "bearer tokens signed by this environment's AWS credentials. The first line printed is "
+            "'local-runtime listening on http://127.0.0.1:PORT'."
+        ),
+    )
+    parser.add_argument("--port", type=int, default=8080, help="TCP port (0 picks a free one; default 8080)")
+    parser.add_argument("--endpoint", required=True, metavar="NAME", help="the endpoint name to serve")
+    parser.add_argument(
+        "--inference-component",
+        action="append",
+        default=[],
+        dest="inference_components",
+        metavar="NAME",
+        help="serve this inference component (repeat for several); without it the endpoint is single-model",
+    )
+    add_aws_arguments(parser)
+    parser.add_argument("--no-auth", action="store_true", help="accept requests without a token")
+    parser.add_argument(
+        "--upstream",
+        metavar="URL",
+        help="forward completions to this OpenAI-compatible base URL (e.g. vLLM's)",
+    )
+    parser.add_argument(
+        "--upstream-api-key-env",
+        metavar="VAR",
+        help="environment variable holding the upstream's API key (the caller's token is never forwarded)",
+    )
+    parser.add_argument(
+        "--served-model-name",
+        default="local-runtime",
+        metavar="NAME",
+        help="the `model` answered when a request sends none",
+    )
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace, ctx: CliContext) -> int:
+    layout = _layout(args)
+    verifier = None
+    if not args.no_auth:
+        session = ctx.session_factory(args.profile)
+        region = resolve_region(args.region, session=session)
+        credentials = SessionCredentials(session=session)
+        access_key = credentials.snapshot().access_key  # fails now when there are none
+        verifier = TokenVerifier(credentials, region=region)
+    settings = RuntimeSettings(
+        layout=layout,
+        verifier=verifier,
+        served_model_name=args.served_model_name,
+        upstream=_upstream(args),
+    )
+    try:
+        server = LocalRuntimeServer(settings, port=args.port)
+    except OSError as exc:
+        raise SageMakerOpenAIError(
+            f"cannot listen on 127.0.0.1:{args.port} ({exc.strerror}); "
+            "pick another --port (0 picks a free one)"
+        ) from None
+    print(f"local-runtime listening on {server.origin}", file=ctx.stdout)
+    for url in server.base_urls():
+        print(f"  base URL {url}", file=ctx.stdout)
+    if verifier is None:
+        print("  authentication off (--no-auth)", file=ctx.stdout)
+    else:
+        print(
+            f"  accepting tokens for {region} signed by {access_key[:4]}...{access_key[-4:]}", file=ctx.stdout
+        )
+    if settings.upstream is not None:
+        print(f"  forwarding to {settings.upstream.base_url}/chat/completions", file=ctx.stdout)
+    ctx.stdout.flush()
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        server.server_close()
+    return 0
+
+
+def _layout(args: argparse.Namespace) -> EndpointLayout:
+    names = [args.endpoint, *args.inference_components]
+    if any(not name or "/" in name for name in names):
+        raise UsageError("endpoint and inference component names must be non-empty and contain no '/'")
+    if len(set(args.inference_components)) != len(args.inference_components):
+        raise UsageError("each --inference-component may be given once")
+    return EndpointLayout(args.endpoint, tuple(args.inference_components))
+
+
+def _upstream(args: argparse.Namespace) -> Any:
+    if args.upstream is None:
+        if args.upstream_api_key_env is not None:
+            raise UsageError("--upstream-api-key-env needs --upstream")
+        return None
+    if not args.upstream.startswith(("http://", "https://")):
+        raise UsageError(f"--upstream {args.upstream!r} is not an http(s) URL")
+    api_key = None
+    if args.upstream_api_key_env is not None:
+        api_key = os.environ.get(args.upstream_api_key_env)
+        if not api_key:
+            raise UsageError(
+                f"environment variable {args.upstream_api_key_env} (--upstream-api-key-env) is not set"
+            )
+    from sagemaker_openai.client.local_runtime.upstream import Upstream  # noqa: PLC0415 - imports httpx
+
+    return Upstream(args.upstream, api_key=api_key)
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt

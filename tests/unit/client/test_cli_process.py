@@ -1,0 +1,93 @@
+"""The real command in a subprocess: the console script's error line, and local-runtime's start and stop."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from sagemaker_openai.client.auth import BearerTokenAuth
+
+from .helpers import REGION
+
+CONSOLE_SCRIPT = Path(sys.executable).with_name("sagemaker-openai")
+
+
+@pytest.fixture
+def runtime_process() -> Iterator[tuple[subprocess.Popen[str], str, float]]:
+    env = {**os.environ, "AWS_DEFAULT_REGION": REGION}
+    started = time.monotonic()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "sagemaker_openai.client",
+            "local-runtime",
+            "--port",
+            "0",
+            "--endpoint",
+            "ep",
+            "--inference-component",
+            "ic-a",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    first_line = process.stdout.readline()
+    listening_after = time.monotonic() - started
+    try:
+        assert first_line.startswith("local-runtime listening on http://127.0.0.1:"), first_line
+        yield process, first_line.split()[-1], listening_after
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.communicate(timeout=10)
+
+
+def test_local_runtime_listens_fast_and_checks_tokens(
+    runtime_process: tuple[subprocess.Popen[str], str, float],
+) -> None:
+    process, origin, listening_after = runtime_process
+    assert listening_after < 5.0
+    assert process.stdout is not None
+    assert (
+        process.stdout.readline() == f"  base URL {origin}/endpoints/ep/inference-components/ic-a/openai/v1\n"
+    )
+    url = f"{origin}/endpoints/ep/inference-components/ic-a/openai/v1/chat/completions"
+    body = {"messages": [{"role": "user", "content": "ping"}]}
+    assert httpx.post(url, json=body).status_code == 401
+    with httpx.Client(auth=BearerTokenAuth(REGION)) as client:
+        answer = client.post(url, json=body)
+    assert answer.status_code == 200
+    assert answer.json()["choices"][0]["message"]["content"] == "local-runtime ic-a: ping"
+
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=10) == 0
+    assert process.stderr is not None
+    assert process.stderr.read() == ""
+
+
+def test_console_script_prints_one_error_line(tmp_path: Path) -> None:
+    missing = tmp_path / "missing.json"
+    completed = subprocess.run(
+        [str(CONSOLE_SCRIPT), "outputs", "--outputs-file", str(missing)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert completed.returncode == 1
+    assert completed.stdout == ""
+    assert completed.stderr == (
+        f"Error: outputs file {missing} does not exist; "
+        f"run `cdk deploy --outputs-file {missing}` or fix the path\n"
+    )

@@ -1,0 +1,42 @@
+"""Importing the client loads nothing from the CDK side, and defers the heavy SDKs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+FORBIDDEN_ROOTS = {"aws_cdk", "jsii", "constructs", "cdk_nag", "yaml", "pydantic", "sagemaker", "openai"}
+FORBIDDEN_MODULES = {"sagemaker_openai.config", "sagemaker_openai.constructs", "stacks"}
+
+
+def _loaded_after(statement: str) -> list[str]:
+    probe = f"import json, sys\n{statement}\nprint(json.dumps(sorted(m for m in sys.modules)))"
+    output = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    modules: list[str] = json.loads(output)
+    return modules
+
+
+def _forbidden(modules: list[str], allowed_roots: frozenset[str] = frozenset()) -> list[str]:
+    return [
+        name
+        for name in modules
+        if (name.split(".")[0] in FORBIDDEN_ROOTS - allowed_roots)
+        or any(name == bad or name.startswith(f"{bad}.") for bad in FORBIDDEN_MODULES)
+    ]
+
+
+def test_importing_the_client_and_its_cli_loads_no_cdk_and_no_heavy_sdk() -> None:
+    modules = _loaded_after(
+        "import sagemaker_openai.client\n"
+        "from sagemaker_openai.client import BearerTokenAuth, resolve_region\n"
+        "import sagemaker_openai.client.cli"
+    )
+    assert "sagemaker_openai.client.auth" in modules
+    assert _forbidden(modules) == []
+
+
+def test_the_factories_load_the_openai_sdk_but_not_sagemaker_core() -> None:
+    modules = _loaded_after("from sagemaker_openai.client import openai_client, async_openai_client")
+    assert "openai" in modules
+    assert _forbidden(modules, allowed_roots=frozenset({"openai", "pydantic"})) == []

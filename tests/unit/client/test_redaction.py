@@ -1,0 +1,41 @@
+"""The token stays out of reprs and logs, even at DEBUG level across httpx, httpcore and the OpenAI SDK."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from sagemaker_openai.client import BearerTokenAuth, openai_client
+from sagemaker_openai.client.redaction import redact
+
+from .conftest import RuntimeFactory
+from .helpers import REGION
+
+
+def test_repr_shows_state_not_the_token(real_auth: BearerTokenAuth) -> None:
+    assert repr(real_auth) == "BearerTokenAuth(region='us-east-1', expiry=3600 s, token=none yet)"
+    token = real_auth.token()
+    assert token not in repr(real_auth)
+    assert token not in str(real_auth)
+    assert repr(real_auth).startswith("BearerTokenAuth(region='us-east-1', expiry=3600 s, token=<redacted, ")
+
+
+def test_debug_logs_of_a_whole_call_never_hold_the_token(
+    local_runtime: RuntimeFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    server = local_runtime("ep")
+    auth = BearerTokenAuth(REGION)
+    client = openai_client(f"{server.origin}/endpoints/ep/openai/v1", auth=auth)
+    with caplog.at_level(logging.DEBUG):
+        client.chat.completions.create(model="", messages=[{"role": "user", "content": "hi"}])
+    assert "minted a SageMaker bearer token usable for 3600 s" in caplog.text
+    assert "HTTP Request: POST" in caplog.text  # the SDK's and httpx's request logs were captured
+    token = auth.token()
+    assert token not in caplog.text
+    assert token.removeprefix("sagemaker-api-key-")[:40] not in caplog.text
+
+
+def test_redact_replaces_every_token() -> None:
+    text = "a sagemaker-api-key-c2FnZW1ha2Vy+/= b Bearer sagemaker-api-key-QUJD c"
+    assert redact(text) == "a sagemaker-api-key-<redacted> b Bearer sagemaker-api-key-<redacted> c"
