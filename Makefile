@@ -81,6 +81,8 @@ test: lint
 
 bench: setup
 	@$(BIN)/python bench/bench_synth.py
+	@$(BIN)/python bench/bench_auth.py
+	@$(BIN)/python bench/bench_runtime.py
 
 # Re-resolve the pinned versions (needs the registries); commit the changed lock files.
 lock: $(UV)
