@@ -4,6 +4,7 @@ Each failure is one line on stderr with the fix, and exit 1, before the CDK CLI 
 """
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -30,7 +31,8 @@ def check(
     from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
     if session is None:
-        session = boto3.Session(region_name=config.region) if config.region else boto3.Session()
+        # The CDK CLI honours AWS_REGION as well; botocore reads only AWS_DEFAULT_REGION and profiles.
+        session = boto3.Session(region_name=config.region or os.environ.get("AWS_REGION") or None)
     region = session.region_name
     if region is None:
         raise SystemExit(

@@ -33,8 +33,8 @@ def test_cdk_cli_synthesizes_the_default_config(tmp_path: Path) -> None:
     assert [p["conclusion"] for p in report["pluginReports"]] == ["success"] * 3
 
 
-def _preflight(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
+def _preflight(tmp_path: Path, *args: str, **extra_env: str) -> subprocess.CompletedProcess[str]:
+    env = extra_env | {
         "PATH": PATH,
         "HOME": str(tmp_path),
         "AWS_CONFIG_FILE": str(tmp_path / "none"),
@@ -61,10 +61,13 @@ def test_deploy_without_credentials_points_to_make_synth(tmp_path: Path) -> None
     )
     config = tmp_path / "east.yaml"
     config.write_text("region: us-east-1\n")
-    proc = _preflight(tmp_path, "--config", str(config))
-    assert proc.returncode == 1
-    assert proc.stderr.strip().startswith("Error: no AWS credentials found: ")
-    assert proc.stderr.strip().endswith("or run `make synth` to build and check the stack offline")
+    for proc in (
+        _preflight(tmp_path, "--config", str(config)),
+        _preflight(tmp_path, "--config", "config/qwen3-4b.yaml", AWS_REGION="eu-west-1"),
+    ):
+        assert proc.returncode == 1
+        assert proc.stderr.strip().startswith("Error: no AWS credentials found: ")
+        assert proc.stderr.strip().endswith("or run `make synth` to build and check the stack offline")
 
 
 def test_deploy_with_a_bad_config_stops_before_aws(tmp_path: Path) -> None:
