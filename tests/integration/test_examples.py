@@ -13,13 +13,13 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import subprocess
-import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+
+from tests.unit.client.helpers import start_local_runtime
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 REGION = "us-east-1"
@@ -55,25 +55,13 @@ def fake_aws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
         yield
 
 
-def _start_runtime(*arguments: str) -> tuple[subprocess.Popen[str], str]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "sagemaker_openai.client", "local-runtime", "--port", "0", *arguments],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stdout is not None
-    first_line = process.stdout.readline()
-    assert first_line.startswith("local-runtime listening on "), first_line
-    return process, first_line.split()[-1]
-
-
 @pytest.fixture(scope="module")
 def outputs_file(fake_aws: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A two-stack outputs file: an inference-component stack (two models) and a single-model stack."""
-    components, components_origin = _start_runtime(
+    components, components_origin = start_local_runtime(
         "--endpoint", "demo-ep", "--inference-component", "demo-qwen", "--inference-component", "demo-llama"
     )
-    single, single_origin = _start_runtime("--endpoint", "demo-single")
+    single, single_origin = start_local_runtime("--endpoint", "demo-single")
     try:
         components_base = f"{components_origin}/endpoints/demo-ep/inference-components"
         ic_models = {

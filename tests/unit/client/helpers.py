@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import functools
 import json
+import subprocess
+import sys
 import threading
 from collections.abc import Mapping
 from datetime import timedelta
@@ -112,3 +114,23 @@ def aws_client(service: str) -> Any:
     """A real botocore client for `service`; stubbed, it never sends anything."""
     session = boto3.Session(botocore_session=_shared_botocore_session(), region_name=REGION)
     return session.client(service)  # type: ignore[call-overload]
+
+
+def start_local_runtime(
+    *arguments: str, env: Mapping[str, str] | None = None, stderr: int | None = None
+) -> tuple[subprocess.Popen[str], str]:
+    """Start `sagemaker-openai local-runtime --port 0 ...`; return the process and its http origin."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sagemaker_openai.client", "local-runtime", "--port", "0", *arguments],
+        env=None if env is None else dict(env),
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+        text=True,
+    )
+    assert process.stdout is not None
+    first_line = process.stdout.readline()
+    if not first_line.startswith("local-runtime listening on http://127.0.0.1:"):
+        process.kill()
+        process.communicate(timeout=10)
+        raise AssertionError(f"local-runtime did not start: {first_line!r}")
+    return process, first_line.split()[-1]

@@ -15,7 +15,7 @@ import pytest
 
 from sagemaker_openai.client.auth import BearerTokenAuth
 
-from .helpers import REGION
+from .helpers import REGION, start_local_runtime
 
 CONSOLE_SCRIPT = Path(sys.executable).with_name("sagemaker-openai")
 
@@ -24,30 +24,12 @@ CONSOLE_SCRIPT = Path(sys.executable).with_name("sagemaker-openai")
 def runtime_process() -> Iterator[tuple[subprocess.Popen[str], str, float]]:
     env = {**os.environ, "AWS_DEFAULT_REGION": REGION}
     started = time.monotonic()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "sagemaker_openai.client",
-            "local-runtime",
-            "--port",
-            "0",
-            "--endpoint",
-            "ep",
-            "--inference-component",
-            "ic-a",
-        ],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    process, origin = start_local_runtime(
+        "--endpoint", "ep", "--inference-component", "ic-a", env=env, stderr=subprocess.PIPE
     )
-    assert process.stdout is not None
-    first_line = process.stdout.readline()
     listening_after = time.monotonic() - started
     try:
-        assert first_line.startswith("local-runtime listening on http://127.0.0.1:"), first_line
-        yield process, first_line.split()[-1], listening_after
+        yield process, origin, listening_after
     finally:
         if process.poll() is None:
             process.kill()
