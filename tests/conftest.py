@@ -43,6 +43,21 @@ class Synthesized:
     def resources(self, resource_type: str) -> dict[str, dict[str, Any]]:
         return {k: v for k, v in self.template["Resources"].items() if v["Type"] == resource_type}
 
+    def described(self, resource_type: str, description_prefix: str) -> tuple[str, dict[str, Any]]:
+        """The one resource of a type whose Description starts with the prefix, and its logical ID."""
+        found = [
+            (logical_id, resource)
+            for logical_id, resource in self.resources(resource_type).items()
+            if resource["Properties"]["Description"].startswith(description_prefix)
+        ]
+        assert len(found) == 1, f"expected one {resource_type} described {description_prefix!r}"
+        return found[0]
+
+    def policy_statements(self, description_prefix: str) -> list[dict[str, Any]]:
+        _, policy = self.described("AWS::IAM::ManagedPolicy", description_prefix)
+        statements: list[dict[str, Any]] = policy["Properties"]["PolicyDocument"]["Statement"]
+        return statements
+
     def one(self, resource_type: str) -> dict[str, Any]:
         found = self.resources(resource_type)
         assert len(found) == 1, f"expected one {resource_type}, found {sorted(found)}"

@@ -32,11 +32,7 @@ def _component(s: Synthesized, name: str) -> tuple[str, dict[str, Any]]:
 
 def test_endpoint_config_has_a_role_and_no_model(two: Synthesized) -> None:
     config = two.one("AWS::SageMaker::EndpointConfig")["Properties"]
-    (role_id,) = [
-        k
-        for k, r in two.resources("AWS::IAM::Role").items()
-        if r["Properties"]["Description"].startswith("Pulls")
-    ]
+    role_id, _ = two.described("AWS::IAM::Role", "Pulls")
     assert config["ExecutionRoleArn"] == {"Fn::GetAtt": [role_id, "Arn"]}
     assert config["ProductionVariants"] == [
         {
@@ -173,11 +169,7 @@ def test_scale_to_zero_wakes_up_on_the_first_request(zero: Synthesized) -> None:
 def test_invoker_may_call_the_endpoint_and_its_components(two: Synthesized) -> None:
     endpoint_id = next(iter(two.resources("AWS::SageMaker::Endpoint")))
     component_ids = sorted(two.resources("AWS::SageMaker::InferenceComponent"))
-    (policy,) = [
-        p["Properties"]["PolicyDocument"]["Statement"]
-        for p in two.resources("AWS::IAM::ManagedPolicy").values()
-        if p["Properties"]["Description"].startswith("Call one")
-    ]
+    policy = two.policy_statements("Call one")
     invoke = policy[0]
     assert invoke["Action"] == "sagemaker:InvokeEndpoint"
     assert sorted(tuple(r["Fn::GetAtt"]) for r in invoke["Resource"]) == sorted(
@@ -189,30 +181,20 @@ def test_invoker_may_call_the_endpoint_and_its_components(two: Synthesized) -> N
 def test_limited_invoker_and_s3_component(synth: Synth) -> None:
     mixed = synth(load_yaml(FIXTURES / "ic-s3-limited-invoker.yaml"))
     chat_id, chat = _component(mixed, "ic-mixed-chat")
-    (policy,) = [
-        p["Properties"]["PolicyDocument"]["Statement"]
-        for p in mixed.resources("AWS::IAM::ManagedPolicy").values()
-        if p["Properties"]["Description"].startswith("Call one")
-    ]
+    policy = mixed.policy_statements("Call one")
     endpoint_id = next(iter(mixed.resources("AWS::SageMaker::Endpoint")))
     assert sorted(tuple(r["Fn::GetAtt"]) for r in policy[0]["Resource"]) == sorted(
         [(endpoint_id, "EndpointArn"), (chat_id, "InferenceComponentArn")]
     )
     assert chat["Specification"]["ComputeResourceRequirements"]["NumberOfAcceleratorDevicesRequired"] == 2
-    roles = [r["Properties"] for r in mixed.resources("AWS::IAM::Role").values()]
-    invoker = next(r for r in roles if r["Description"].startswith("Calls"))
-    trusted = invoker["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]["AWS"]
+    _, invoker = mixed.described("AWS::IAM::Role", "Calls")
+    trusted = invoker["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]["AWS"]
     refs = {"AWS::Partition": "aws"}
     assert sorted(resolve(t, refs) for t in trusted) == [
         "arn:aws:iam::111122223333:root",
         "arn:aws:iam::444455556666:role/ci",
     ]
-    statements = {
-        s["Sid"]: s
-        for p in mixed.resources("AWS::IAM::ManagedPolicy").values()
-        if p["Properties"]["Description"].startswith("SageMaker execution")
-        for s in p["Properties"]["PolicyDocument"]["Statement"]
-    }
+    statements = {s["Sid"]: s for s in mixed.policy_statements("SageMaker execution")}
     assert set(statements) == {
         "PullImageAuth",
         "PullImage",

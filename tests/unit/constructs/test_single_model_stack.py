@@ -114,16 +114,6 @@ def test_no_resource_is_retained_on_destroy(default: Synthesized) -> None:
         assert resource.get("DeletionPolicy", "Delete") == "Delete", logical_id
 
 
-def _policy_statements(s: Synthesized, description_prefix: str) -> list[dict[str, Any]]:
-    (policy,) = [
-        p["Properties"]
-        for p in s.resources("AWS::IAM::ManagedPolicy").values()
-        if p["Properties"]["Description"].startswith(description_prefix)
-    ]
-    statements: list[dict[str, Any]] = policy["PolicyDocument"]["Statement"]
-    return statements
-
-
 def _arn(service: str, resource: str, *, region: Any = None, account: Any = None) -> dict[str, Any]:
     return {
         "Fn::Join": [
@@ -144,7 +134,7 @@ def _arn(service: str, resource: str, *, region: Any = None, account: Any = None
 def test_execution_role_policy_is_exactly_least_privilege(default: Synthesized) -> None:
     mapping_id = next(iter(default.template["Mappings"]))
     registry_account = {"Fn::FindInMap": [mapping_id, {"Ref": "AWS::Region"}, "account"]}
-    assert _policy_statements(default, "SageMaker execution role") == [
+    assert default.policy_statements("SageMaker execution role") == [
         {"Sid": "PullImageAuth", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
         {
             "Sid": "PullImage",
@@ -171,8 +161,7 @@ def test_execution_role_policy_is_exactly_least_privilege(default: Synthesized) 
 
 
 def test_execution_role_trusts_sagemaker_and_carries_only_its_policy(default: Synthesized) -> None:
-    roles = default.resources("AWS::IAM::Role")
-    (role,) = [r for r in roles.values() if r["Properties"]["Description"].startswith("Pulls the vLLM")]
+    _, role = default.described("AWS::IAM::Role", "Pulls the vLLM")
     props = role["Properties"]
     assert props["AssumeRolePolicyDocument"]["Statement"] == [
         {"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}}
@@ -193,7 +182,7 @@ def test_s3_weights_are_read_from_their_prefix_only(s3: Synthesized) -> None:
         }
     }
     assert "HF_MODEL_ID" not in model["PrimaryContainer"]["Environment"]
-    statements = {s["Sid"]: s for s in _policy_statements(s3, "SageMaker execution role")}
+    statements = {s["Sid"]: s for s in s3.policy_statements("SageMaker execution role")}
     bucket = {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":s3:::example-weights"]]}
     assert statements["ReadWeights0"] == {
         "Sid": "ReadWeights0",
@@ -215,7 +204,7 @@ def test_s3_weights_are_read_from_their_prefix_only(s3: Synthesized) -> None:
 
 def test_invoker_policy_allows_this_endpoint_and_bearer_tokens_only(default: Synthesized) -> None:
     endpoint_id = _logical_id(default, "AWS::SageMaker::Endpoint")
-    assert _policy_statements(default, "Call one SageMaker AI endpoint") == [
+    assert default.policy_statements("Call one SageMaker AI endpoint") == [
         {
             "Sid": "InvokeEndpoint",
             "Effect": "Allow",
@@ -233,17 +222,12 @@ def test_invoker_policy_allows_this_endpoint_and_bearer_tokens_only(default: Syn
 
 
 def test_invoker_role_trusts_the_deploying_account_by_default(default: Synthesized) -> None:
-    roles = default.resources("AWS::IAM::Role")
-    (role,) = [r for r in roles.values() if r["Properties"]["Description"].startswith("Calls the endpoint")]
+    _, role = default.described("AWS::IAM::Role", "Calls the endpoint")
     props = role["Properties"]
     principal = props["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]["AWS"]
     assert resolve(principal, REFS) == "arn:aws:iam::123456789012:root"
     assert props["MaxSessionDuration"] == 3600
-    (policy_id,) = [
-        k
-        for k, p in default.resources("AWS::IAM::ManagedPolicy").items()
-        if p["Properties"]["Description"].startswith("Call one")
-    ]
+    policy_id, _ = default.described("AWS::IAM::ManagedPolicy", "Call one")
     assert props["ManagedPolicyArns"] == [{"Ref": policy_id}]
 
 
@@ -312,7 +296,7 @@ def test_full_image_uri_serves_china_and_pins_its_region(synth: Synth) -> None:
     assert model["PrimaryContainer"]["Image"] == (
         "727897471807.dkr.ecr.cn-north-1.amazonaws.com.cn/vllm:0.30.0-gpu-py312-cu130-ubuntu24.04-sagemaker"
     )
-    pull = next(s for s in _policy_statements(china, "SageMaker execution role") if s["Sid"] == "PullImage")
+    pull = next(s for s in china.policy_statements("SageMaker execution role") if s["Sid"] == "PullImage")
     assert resolve(pull["Resource"], REFS | {"AWS::Partition": "aws-cn"}) == (
         "arn:aws-cn:ecr:cn-north-1:727897471807:repository/vllm"
     )
