@@ -267,7 +267,7 @@ class SingleModelConfig(DeploymentBase):
     model: ModelSpec = Field(default_factory=lambda: ModelSpec(hf_model_id=DEFAULT_HF_MODEL_ID))
 
     @model_validator(mode="after")
-    def _check_fit(self) -> Self:
+    def _check_single_model(self) -> Self:
         if self.invoker.models is not None:
             raise ValueError("invoker.models applies to inference_component mode only; remove it")
         gpus = self.instance.gpus

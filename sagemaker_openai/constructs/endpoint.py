@@ -28,16 +28,15 @@ def log_group(scope: Construct, construct_id: str, *, name: str, spec: LogsSpec)
         log_group_name=name,
         removal_policy=RemovalPolicy.RETAIN if spec.retain_on_delete else RemovalPolicy.DESTROY,
     )
+    resource = cast(logs.CfnLogGroup, group.node.default_child)
     # RetentionDays is an enum of names; the config holds the number CloudWatch Logs takes.
-    cast(logs.CfnLogGroup, group.node.default_child).retention_in_days = spec.retention_days
+    resource.retention_in_days = spec.retention_days
     why = (
         "CloudWatch Logs encrypts every log group at rest with service-managed keys; a customer key "
         "(KmsKeyId) is an option the operations work adds."
     )
     acknowledge(group, "CloudWatchLogGroupEncrypted", why, packs=(NIST_R5, HIPAA))
-    cast(logs.CfnLogGroup, group.node.default_child).add_metadata(
-        "checkov", {"skip": [{"id": "CKV_AWS_158", "comment": why}]}
-    )
+    resource.add_metadata("checkov", {"skip": [{"id": "CKV_AWS_158", "comment": why}]})
     return group
 
 
