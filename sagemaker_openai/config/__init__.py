@@ -1,0 +1,66 @@
+"""The deployment config: one YAML file per deployment, validated once before any construct is built.
+
+The pydantic models double as the typed props of the constructs, so code that builds a stack without
+YAML gets the same checks. ``load_config`` turns every failure into one ``ConfigError`` line that names
+the file as the user gave it, the field and what is allowed. One module per concern:
+
+- ``model``: where a model's weights come from, its vLLM settings and the DLC image;
+- ``operations``: the invoker and the logs;
+- ``shapes``: the single-model and inference-component deployments built from the two above;
+- ``loading``: the YAML reader and the error messages.
+"""
+
+from sagemaker_openai.config._base import Spec, TimeoutSeconds
+from sagemaker_openai.config.loading import DEFAULT_CONFIG_PATH, load_config, parse_config
+from sagemaker_openai.config.model import (
+    DEFAULT_HF_MODEL_ID,
+    ENV_ENTRY_MAX,
+    ENV_TOTAL_MAX,
+    ImageSpec,
+    InferenceAmiVersion,
+    ModelSpec,
+    VllmArgValue,
+    VllmSettings,
+)
+from sagemaker_openai.config.operations import InvokerSpec, LogRetentionDays, LogsSpec
+from sagemaker_openai.config.shapes import (
+    DEFAULT_INSTANCE_TYPE,
+    SINGLE_MODEL_KEY,
+    ComponentSpec,
+    CopiesSpec,
+    DeploymentBase,
+    DeploymentConfig,
+    InferenceComponentConfig,
+    KitConfig,
+    ManagedScalingSpec,
+    SingleModelConfig,
+)
+
+__all__ = [
+    "DEFAULT_CONFIG_PATH",
+    "DEFAULT_HF_MODEL_ID",
+    "DEFAULT_INSTANCE_TYPE",
+    "ENV_ENTRY_MAX",
+    "ENV_TOTAL_MAX",
+    "SINGLE_MODEL_KEY",
+    "ComponentSpec",
+    "CopiesSpec",
+    "DeploymentBase",
+    "DeploymentConfig",
+    "ImageSpec",
+    "InferenceAmiVersion",
+    "InferenceComponentConfig",
+    "InvokerSpec",
+    "KitConfig",
+    "LogRetentionDays",
+    "LogsSpec",
+    "ManagedScalingSpec",
+    "ModelSpec",
+    "SingleModelConfig",
+    "Spec",
+    "TimeoutSeconds",
+    "VllmArgValue",
+    "VllmSettings",
+    "load_config",
+    "parse_config",
+]

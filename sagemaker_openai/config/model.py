@@ -1,0 +1,149 @@
+"""Where a model's weights come from, how vLLM serves it, and which DLC image runs it."""
+
+import re
+from typing import Any, Literal, Self
+
+from pydantic import Field, model_validator
+
+from sagemaker_openai import images
+from sagemaker_openai.config._base import Spec
+
+DEFAULT_HF_MODEL_ID = "Qwen/Qwen3-4B"
+
+InferenceAmiVersion = Literal[
+    "al2-ami-sagemaker-inference-gpu-2",
+    "al2-ami-sagemaker-inference-gpu-2-1",
+    "al2-ami-sagemaker-inference-gpu-3-1",
+    "al2023-ami-sagemaker-inference-gpu-4-1",
+]
+VllmArgValue = str | int | float | bool | list[str | int | float] | dict[str, Any]
+
+_VLLM_ARG_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_HF_MODEL_ID = re.compile(r"^[\w.-]+(/[\w.-]+)?$")
+_S3_PREFIX_URI = re.compile(r"^s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/(?P<prefix>(?:[^/]+/)+)$")
+# Secrets would sit in plain text in the model's environment and the CloudFormation template.
+_SECRET_ENV_NAMES = frozenset({"HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HUGGINGFACEHUB_API_TOKEN"})
+# ContainerDefinition.Environment limits (botocore): 1024 bytes per key and value, 32 KiB in all.
+ENV_ENTRY_MAX = 1024
+ENV_TOTAL_MAX = 32 * 1024
+
+
+class VllmSettings(Spec):
+    """vLLM server flags, rendered as ``SM_VLLM_*`` variables that the DLC turns into ``--flags``.
+
+    Defaults suit Qwen3-4B on one 24 GiB L4. ``None`` leaves vLLM's own default. ``True`` gives a bare
+    flag; ``False`` gives ``--no-<flag>`` so a flag that vLLM turns on by default can be turned off.
+    """
+
+    tensor_parallel_size: int = Field(1, ge=1, le=8)
+    max_model_len: int | None = Field(32768, ge=256)
+    gpu_memory_utilization: float | None = Field(0.90, gt=0.0, le=0.99)
+    max_num_seqs: int | None = Field(16, ge=1, le=4096)
+    enable_auto_tool_choice: bool | None = True
+    tool_call_parser: str | None = "hermes"
+    reasoning_parser: str | None = "qwen3"
+    enable_prefix_caching: bool | None = None
+    dtype: str | None = None
+    extra_args: dict[str, VllmArgValue] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _check_extra_args(self) -> Self:
+        typed = set(type(self).model_fields) - {"extra_args"}
+        for name in self.extra_args:
+            if not _VLLM_ARG_NAME.match(name):
+                raise ValueError(
+                    f"extra_args key {name!r} must be a vLLM flag in snake_case, e.g. kv_cache_dtype"
+                )
+            bare = name.removeprefix("no_")
+            if bare in typed or name in typed:
+                raise ValueError(f"extra_args key {name!r} duplicates the typed field {bare!r}; set that")
+            if bare in {"model", "served_model_name", "port"}:
+                raise ValueError(f"extra_args key {name!r} is set by the kit; use the model fields instead")
+        if self.enable_auto_tool_choice and not self.tool_call_parser:
+            raise ValueError("enable_auto_tool_choice needs tool_call_parser (hermes for Qwen3)")
+        return self
+
+
+class ModelSpec(Spec):
+    """One model: where its weights come from and how vLLM serves it."""
+
+    hf_model_id: str | None = Field(None, pattern=_HF_MODEL_ID.pattern)
+    s3_uri: str | None = None
+    served_model_name: str | None = Field(None, min_length=1, max_length=256)
+    vllm: VllmSettings = Field(default_factory=VllmSettings)
+    environment: dict[str, str] = Field(default_factory=dict)
+    enable_network_isolation: bool | None = None
+
+    @model_validator(mode="after")
+    def _check_source(self) -> Self:
+        if self.hf_model_id is None and self.s3_uri is None:
+            raise ValueError("provide either hf_model_id or s3_uri")
+        if self.hf_model_id is not None and self.s3_uri is not None:
+            raise ValueError("provide either hf_model_id or s3_uri, not both")
+        if self.s3_uri is not None and not _S3_PREFIX_URI.match(self.s3_uri):
+            raise ValueError(
+                f"s3_uri {self.s3_uri!r} must be the S3 prefix of uncompressed weights, "
+                "like s3://my-bucket/models/qwen3-4b/ (ending with /)"
+            )
+        if self.hf_model_id is not None and self.enable_network_isolation:
+            raise ValueError(
+                "enable_network_isolation cannot be true with hf_model_id: the container downloads the "
+                "weights from the Hugging Face Hub; stage them to S3 and use s3_uri"
+            )
+        for name in self.environment:
+            if not _ENV_NAME.match(name):
+                raise ValueError(f"environment key {name!r} is not a valid variable name")
+            if name.startswith("SM_VLLM_") or name == "HF_MODEL_ID":
+                raise ValueError(f"environment key {name!r} is set by the kit; use the vllm fields instead")
+            if name in _SECRET_ENV_NAMES:
+                raise ValueError(
+                    f"environment key {name!r} would store a secret in plain text in the template; "
+                    "stage gated weights to S3 and use s3_uri"
+                )
+        return self
+
+    @property
+    def served_name(self) -> str:
+        """The name clients send as ``model``: the configured one, else the Hugging Face repo name."""
+        if self.served_model_name:
+            return self.served_model_name
+        if self.hf_model_id:
+            return self.hf_model_id.rsplit("/", 1)[-1].lower()
+        return "model"
+
+    @property
+    def network_isolation(self) -> bool:
+        """On by default when the weights come from S3: the container then needs no internet."""
+        if self.enable_network_isolation is not None:
+            return self.enable_network_isolation
+        return self.s3_uri is not None
+
+    def s3_location(self) -> tuple[str, str] | None:
+        """(bucket, prefix) of the weights, the prefix ending with ``/``."""
+        if self.s3_uri is None:
+            return None
+        match = _S3_PREFIX_URI.match(self.s3_uri)
+        assert match is not None  # checked by the validator
+        return match["bucket"], match["prefix"]
+
+
+class ImageSpec(Spec):
+    vllm_version: str = images.DEFAULT_VLLM_VERSION
+    uri: str | None = None
+    inference_ami_version: InferenceAmiVersion | None = None
+
+    @model_validator(mode="after")
+    def _check_image(self) -> Self:
+        if self.uri is not None:
+            images.parse_image_uri(self.uri)
+        else:
+            images.vllm_release(self.vllm_version)
+        return self
+
+    def default_ami_version(self) -> str | None:
+        """The configured AMI, else the one whose driver matches the image's CUDA version."""
+        if self.inference_ami_version is not None:
+            return self.inference_ami_version
+        tag = images.parse_image_uri(self.uri).tag if self.uri else images.vllm_release(self.vllm_version).tag
+        return images.inference_ami_for_tag(tag)

@@ -1,0 +1,264 @@
+"""The two deployment shapes: a single-model endpoint, and an endpoint of inference components."""
+
+import re
+from typing import Annotated, Literal, Self
+
+from pydantic import BaseModel, Field, TypeAdapter, model_validator
+
+from sagemaker_openai import images, naming
+from sagemaker_openai.config._base import Spec, TimeoutSeconds
+from sagemaker_openai.config.model import DEFAULT_HF_MODEL_ID, ImageSpec, ModelSpec
+from sagemaker_openai.config.operations import InvokerSpec, LogsSpec
+from sagemaker_openai.instances import INSTANCES, InstanceSpec
+
+DEFAULT_INSTANCE_TYPE = "ml.g6.2xlarge"
+SINGLE_MODEL_KEY = "default"
+
+_TAG_KEY = re.compile(r"^[\w.:/=+\-@ ]{1,128}$")
+
+
+class DeploymentBase(Spec):
+    name: str = Field("qwen3-4b", max_length=naming.STACK_NAME_MAX, pattern=naming.STACK_NAME.pattern)
+    region: str | None = Field(None, pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
+    instance_type: str = DEFAULT_INSTANCE_TYPE
+    instance_count: int = Field(1, ge=1, le=100)
+    image: ImageSpec = Field(default_factory=ImageSpec)
+    startup_health_check_timeout_seconds: TimeoutSeconds = 1200
+    model_data_download_timeout_seconds: TimeoutSeconds = 1200
+    routing_strategy: Literal["LEAST_OUTSTANDING_REQUESTS", "RANDOM"] = "LEAST_OUTSTANDING_REQUESTS"
+    invoker: InvokerSpec = Field(default_factory=InvokerSpec)
+    logs: LogsSpec = Field(default_factory=LogsSpec)
+    tags: dict[str, str] = Field(default_factory=lambda: {"managed-by": "sagemaker-openai"})
+
+    @model_validator(mode="after")
+    def _check_deployment(self) -> Self:
+        if self.instance_type not in INSTANCES:
+            raise ValueError(
+                f"instance_type {self.instance_type!r} is not in the kit's instance table; "
+                f"use one of {', '.join(INSTANCES)}"
+            )
+        self._check_region()
+        for key, value in self.tags.items():
+            if not _TAG_KEY.match(key) or key.lower().startswith("aws:") or len(value) > 256:
+                raise ValueError(
+                    f"tag {key!r}: keys are 1-128 characters without the aws: prefix, values at most 256"
+                )
+        return self
+
+    def _check_region(self) -> None:
+        if self.region is None:
+            return
+        if self.image.uri is not None:
+            image_region = images.parse_image_uri(self.image.uri).region
+            if image_region != self.region:
+                raise ValueError(
+                    f"image.uri is in {image_region} but region is {self.region}; "
+                    "SageMaker pulls images from the endpoint's region"
+                )
+            return
+        release = images.vllm_release(self.image.vllm_version)
+        if self.region not in release.registries:
+            raise ValueError(
+                f"region {self.region!r} has no vLLM DLC {release.version} image; supported: "
+                f"{', '.join(release.regions)} (for China or GovCloud set image.uri to a full image URI)"
+            )
+
+    @property
+    def instance(self) -> InstanceSpec:
+        return INSTANCES[self.instance_type]
+
+    @property
+    def endpoint_name(self) -> str:
+        return naming.endpoint_name(self.name)
+
+    def supported_regions(self) -> list[str] | None:
+        """Regions the image can be pulled in, or None when a full image URI pins one region."""
+        if self.image.uri is not None:
+            return None
+        return images.vllm_release(self.image.vllm_version).regions
+
+
+class SingleModelConfig(DeploymentBase):
+    """One model on a single-model endpoint: the endpoint answers at ``/endpoints/<name>/openai/v1``."""
+
+    mode: Literal["single_model"] = "single_model"
+    model: ModelSpec = Field(default_factory=lambda: ModelSpec(hf_model_id=DEFAULT_HF_MODEL_ID))
+
+    @model_validator(mode="after")
+    def _check_single_model(self) -> Self:
+        if self.invoker.models is not None:
+            raise ValueError("invoker.models applies to inference_component mode only; remove it")
+        gpus = self.instance.gpus
+        if self.model.vllm.tensor_parallel_size > gpus:
+            raise ValueError(
+                f"model.vllm.tensor_parallel_size is {self.model.vllm.tensor_parallel_size} but "
+                f"{self.instance_type} has {gpus} GPU(s); lower it or pick a larger instance_type"
+            )
+        return self
+
+
+class CopiesSpec(Spec):
+    """How many copies of a component run, and when Application Auto Scaling adds or removes one."""
+
+    initial: int = Field(1, ge=1)
+    min: int = Field(1, ge=0)
+    max: int = Field(1, ge=1)
+    target_concurrent_requests_per_copy: float = Field(4.0, gt=0)
+    scale_in_cooldown_seconds: int = Field(300, ge=0, le=3600)
+    scale_out_cooldown_seconds: int = Field(60, ge=0, le=3600)
+
+    @model_validator(mode="after")
+    def _check_range(self) -> Self:
+        if self.min > self.max:
+            raise ValueError(f"min ({self.min}) is above max ({self.max})")
+        if not self.min <= self.initial <= self.max:
+            raise ValueError(
+                f"initial ({self.initial}) must lie between min ({self.min}) and max ({self.max})"
+            )
+        return self
+
+    @property
+    def scales_to_zero(self) -> bool:
+        return self.min == 0
+
+
+class ComponentSpec(ModelSpec):
+    """One model of an inference-component endpoint, with its own resources, copies and URL."""
+
+    key: str = Field(max_length=naming.MODEL_KEY_MAX, pattern=naming.MODEL_KEY.pattern)
+    accelerators: int = Field(1, ge=1, le=8)
+    cpu_cores: float = Field(2.0, ge=0.25)
+    memory_mib: int = Field(8192, ge=128)
+    copies: CopiesSpec = Field(default_factory=CopiesSpec)
+    startup_health_check_timeout_seconds: TimeoutSeconds | None = None
+    model_data_download_timeout_seconds: TimeoutSeconds | None = None
+
+    @model_validator(mode="after")
+    def _check_parallelism(self) -> Self:
+        if self.vllm.tensor_parallel_size > self.accelerators:
+            raise ValueError(
+                f"vllm.tensor_parallel_size ({self.vllm.tensor_parallel_size}) is above accelerators "
+                f"({self.accelerators}); vLLM needs one GPU per tensor-parallel rank"
+            )
+        return self
+
+    @property
+    def served_name(self) -> str:
+        if self.served_model_name or self.hf_model_id:
+            return super().served_name
+        return self.key
+
+
+class ManagedScalingSpec(Spec):
+    """Managed instance scaling of the endpoint's variant; ``min_instances: 0`` lets it scale to zero."""
+
+    min_instances: int = Field(1, ge=0)
+    max_instances: int = Field(1, ge=1)
+
+    @model_validator(mode="after")
+    def _check_range(self) -> Self:
+        if self.min_instances > self.max_instances:
+            raise ValueError(
+                f"min_instances ({self.min_instances}) is above max_instances ({self.max_instances})"
+            )
+        return self
+
+
+class InferenceComponentConfig(DeploymentBase):
+    """An endpoint that hosts one or more models as inference components, each at its own URL."""
+
+    mode: Literal["inference_component"]
+    models: list[ComponentSpec] = Field(min_length=1, max_length=50)
+    managed_instance_scaling: ManagedScalingSpec = Field(default_factory=ManagedScalingSpec)
+
+    @model_validator(mode="after")
+    def _check_components(self) -> Self:
+        self._check_keys()
+        scaling = self.managed_instance_scaling
+        if not scaling.min_instances <= self.instance_count <= scaling.max_instances:
+            raise ValueError(
+                f"instance_count ({self.instance_count}) must lie between managed_instance_scaling."
+                f"min_instances ({scaling.min_instances}) and max_instances ({scaling.max_instances})"
+            )
+        self._check_fit()
+        unknown = sorted(set(self.invoker.models or ()) - {model.key for model in self.models})
+        if unknown:
+            raise ValueError(f"invoker.models names unknown model keys {unknown}; use keys from models")
+        return self
+
+    def _check_keys(self) -> None:
+        seen: dict[str, str] = {}
+        for model in self.models:
+            for kind, value in (
+                ("key", model.key),
+                ("output ID", naming.logical_id_suffix(model.key).lower()),
+                ("component name", naming.inference_component_name(self.name, model.key)),
+            ):
+                other = seen.get(f"{kind}:{value}")
+                if other is not None:
+                    raise ValueError(
+                        f"models: keys {other!r} and {model.key!r} give the same {kind} {value!r}; rename one"
+                    )
+                seen[f"{kind}:{value}"] = model.key
+
+    def _check_fit(self) -> None:
+        spec = self.instance
+        for model in self.models:
+            over = [
+                f"{what} {need} > {have}"
+                for what, need, have in (
+                    ("accelerators", model.accelerators, spec.gpus),
+                    ("cpu_cores", model.cpu_cores, spec.vcpus),
+                    ("memory_mib", model.memory_mib, spec.memory_mib),
+                )
+                if need > have
+            ]
+            if over:
+                raise ValueError(
+                    f"model {model.key!r}: one copy does not fit on one {self.instance_type} "
+                    f"({', '.join(over)}); lower its resources or pick a larger instance_type"
+                )
+        unplaced = _first_fit(self.models, spec, self.instance_count)
+        if unplaced:
+            demand = ", ".join(f"{m.key}: {m.copies.initial} x {m.accelerators} GPU" for m in self.models)
+            raise ValueError(
+                f"the initial copies do not fit on {self.instance_count} x {self.instance_type} "
+                f"({spec.gpus} GPU, {spec.vcpus} vCPU, {spec.memory_mib} MiB each): {demand}; "
+                f"no room for {', '.join(sorted(set(unplaced)))}; raise instance_count or lower "
+                "copies.initial, accelerators, cpu_cores or memory_mib"
+            )
+
+    def component_name(self, model: ComponentSpec) -> str:
+        return naming.inference_component_name(self.name, model.key)
+
+
+def _first_fit(models: list[ComponentSpec], spec: InstanceSpec, instances: int) -> list[str]:
+    """Place every initial copy on the instances, largest first; return the keys of copies left over."""
+    free = [[float(spec.gpus), float(spec.vcpus), float(spec.memory_mib)] for _ in range(instances)]
+    copies = sorted(
+        (m for m in models for _ in range(m.copies.initial)),
+        key=lambda m: (m.accelerators, m.memory_mib, m.cpu_cores),
+        reverse=True,
+    )
+    unplaced: list[str] = []
+    for model in copies:
+        need = (model.accelerators, model.cpu_cores, model.memory_mib)
+        for room in free:
+            if all(have >= want for have, want in zip(room, need, strict=True)):
+                for i, want in enumerate(need):
+                    room[i] -= want
+                break
+        else:
+            unplaced.append(model.key)
+    return unplaced
+
+
+KitConfig = SingleModelConfig | InferenceComponentConfig
+DeploymentConfig = Annotated[KitConfig, Field(discriminator="mode")]
+ADAPTER: TypeAdapter[KitConfig] = TypeAdapter(DeploymentConfig)
+
+
+MODE_CLASSES: dict[str, type[BaseModel]] = {
+    "single_model": SingleModelConfig,
+    "inference_component": InferenceComponentConfig,
+}
