@@ -10,7 +10,7 @@ the file as the user gave it, the field and what is allowed. One module per conc
 - ``loading``: the YAML reader and the error messages.
 """
 
-from sagemaker_openai.config._base import Spec, TimeoutSeconds
+from sagemaker_openai.config._base import ConfigWarning, Spec, TimeoutSeconds, collect_warnings
 from sagemaker_openai.config.loading import DEFAULT_CONFIG_PATH, load_config, parse_config
 from sagemaker_openai.config.model import (
     DEFAULT_HF_MODEL_ID,
@@ -44,6 +44,7 @@ __all__ = [
     "ENV_TOTAL_MAX",
     "SINGLE_MODEL_KEY",
     "ComponentSpec",
+    "ConfigWarning",
     "CopiesSpec",
     "DeploymentBase",
     "DeploymentConfig",
@@ -61,6 +62,7 @@ __all__ = [
     "TimeoutSeconds",
     "VllmArgValue",
     "VllmSettings",
+    "collect_warnings",
     "load_config",
     "parse_config",
 ]

@@ -4,10 +4,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import Field
 
 from sagemaker_openai.config import (
+    ConfigWarning,
     InferenceComponentConfig,
     SingleModelConfig,
+    Spec,
+    collect_warnings,
     load_config,
     parse_config,
 )
@@ -238,3 +242,32 @@ def test_unknown_mode() -> None:
     assert _error({"mode": "serverless"}) == (
         "cfg.yaml: mode: must be one of single_model, inference_component (got 'serverless')"
     )
+
+
+class _Leaf(Spec):
+    limit: int = 1
+
+    def warnings(self) -> list[ConfigWarning]:
+        return [ConfigWarning("limit", "is low")] if self.limit < 2 else []
+
+
+class _Root(Spec):
+    leaf: _Leaf = _Leaf()
+    leaves: list[_Leaf] = Field(default_factory=list)
+
+    def warnings(self) -> list[ConfigWarning]:
+        return [ConfigWarning("", "whole-config advice")]
+
+
+def test_collect_warnings_prefixes_each_nested_field_path() -> None:
+    root = _Root(leaves=[_Leaf(limit=5), _Leaf(limit=0)])
+    assert collect_warnings(root) == [
+        "<config>: whole-config advice",
+        "leaf.limit: is low",
+        "leaves[1].limit: is low",
+    ]
+
+
+def test_example_configs_have_no_warnings() -> None:
+    for path in EXAMPLE_CONFIGS:
+        assert collect_warnings(load_config(str(path))) == [], path.name
