@@ -41,7 +41,8 @@ class DeploymentBase(Spec):
         for key, value in self.tags.items():
             if not _TAG_KEY.match(key) or key.lower().startswith("aws:") or len(value) > 256:
                 raise ValueError(
-                    f"tag {key!r}: keys are 1-128 characters without the aws: prefix, values at most 256"
+                    f"tags: key {key!r}: keys are 1-128 letters, digits, spaces and _.:/=+-@ without the "
+                    "aws: prefix, values at most 256 characters"
                 )
         return self
 
