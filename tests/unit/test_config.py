@@ -1,12 +1,15 @@
 """Every bad input ends in one ConfigError line that names the file, the field and what is allowed."""
 
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import Field
+import yaml
+from pydantic import BaseModel, Field
 
 from sagemaker_openai.config import (
+    ComponentSpec,
     ConfigWarning,
     InferenceComponentConfig,
     SingleModelConfig,
@@ -16,7 +19,7 @@ from sagemaker_openai.config import (
     parse_config,
 )
 from sagemaker_openai.errors import ConfigError
-from tests.conftest import EXAMPLE_CONFIGS
+from tests.conftest import EXAMPLE_CONFIGS, ROOT
 
 IC_MODEL: dict[str, Any] = {"key": "chat", "hf_model_id": "Qwen/Qwen3-4B"}
 
@@ -426,3 +429,134 @@ def test_hub_models_beside_s3_models_are_named_as_not_isolated() -> None:
     assert isinstance(all_s3, InferenceComponentConfig)
     assert all_s3.network_isolation
     assert collect_warnings(all_s3) == []
+
+
+# --- The README's configuration tables and the commented examples in config/*.yaml ------------------
+
+_README_NAME = re.compile(r"`([a-z_][a-z0-9_.]*)`")
+# The README table under this heading describes one entry of `models` (ComponentSpec); the others describe
+# top-level fields.
+_PER_MODEL_HEADING = "Inference components"
+
+
+def _readme_fields() -> tuple[list[str], list[str]]:
+    """(top-level field paths, per-model field paths) named in the first column of the README's tables.
+
+    A cell may list several fields: `a.b.c`, `d` names a.b.c and a.b.d.
+    """
+    top: list[str] = []
+    per_model: list[str] = []
+    heading = ""
+    in_table = False
+    for line in (ROOT / "README.md").read_text(encoding="utf-8").splitlines():
+        if line.startswith("#"):
+            heading = line.lstrip("#").strip()
+        if line.startswith("| Field |"):
+            in_table = True
+            continue
+        if not line.startswith("|"):
+            in_table = False
+        if not in_table or line.startswith("|---"):
+            continue
+        parent = ""
+        for name in _README_NAME.findall(line.split("|")[1]):
+            if "." in name:
+                parent = name.rsplit(".", 1)[0]
+            path = name if "." in name or not parent else f"{parent}.{name}"
+            (per_model if heading.startswith(_PER_MODEL_HEADING) else top).append(path)
+    return top, per_model
+
+
+def _sub_spec(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        if (found := _sub_spec(arg)) is not None and getattr(annotation, "__origin__", None) is not list:
+            return found
+    return None
+
+
+def _has_field(model: type[BaseModel], path: str) -> bool:
+    current: type[BaseModel] | None = model
+    for part in path.split("."):
+        if current is None or part not in current.model_fields:
+            return False
+        current = _sub_spec(current.model_fields[part].annotation)
+    return True
+
+
+def _leaf_fields(model: type[BaseModel], prefix: str = "") -> list[str]:
+    leaves: list[str] = []
+    for name, field in model.model_fields.items():
+        sub = _sub_spec(field.annotation)
+        leaves += [f"{prefix}{name}"] if sub is None else _leaf_fields(sub, f"{prefix}{name}.")
+    return leaves
+
+
+TOP_FIELDS, PER_MODEL_FIELDS = _readme_fields()
+ROOTS: tuple[type[BaseModel], ...] = (SingleModelConfig, InferenceComponentConfig)
+
+
+def test_readme_tables_name_only_real_fields_and_every_field() -> None:
+    assert len(TOP_FIELDS) > 30, "the README's top-level table was found"
+    assert len(PER_MODEL_FIELDS) > 8, "the README's per-model table was found"
+    assert [f for f in TOP_FIELDS if not any(_has_field(root, f) for root in ROOTS)] == []
+    assert [f for f in PER_MODEL_FIELDS if not _has_field(ComponentSpec, f)] == []
+    documented = set(TOP_FIELDS) | set(PER_MODEL_FIELDS)
+    undocumented = {f for root in ROOTS for f in _leaf_fields(root) if not f.startswith("models")}
+    undocumented |= {f for f in _leaf_fields(ComponentSpec) if f"model.{f}" not in documented}
+    assert sorted(undocumented - documented) == [], "add a row to the README's configuration tables"
+
+
+def _set(data: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
+    head, _, rest = path.partition(".")
+    return data | {head: _set(dict(data.get(head) or {}), rest, value) if rest else value}
+
+
+@pytest.mark.parametrize("path", TOP_FIELDS, ids=str)
+def test_every_top_level_readme_field_is_checked_and_named(path: str) -> None:
+    base: dict[str, Any] = {} if _has_field(SingleModelConfig, path) else _ic([IC_MODEL])
+    message = _error(_set(base, path, [{}]))
+    assert message.startswith(f"cfg.yaml: {path}"), message
+
+
+@pytest.mark.parametrize("path", PER_MODEL_FIELDS, ids=str)
+def test_every_per_model_readme_field_is_checked_and_named(path: str) -> None:
+    message = _error(_ic([_set(IC_MODEL, path, [{}])]))
+    assert message.startswith(f"cfg.yaml: models[0].{path}"), message
+
+
+_COMMENTED_FIELD = re.compile(r"^(?P<indent>\s*)# (?P<field>[a-z][a-z0-9_]*: .*)$")
+_INSTEAD_OF = re.compile(r"instead of (?P<key>[a-z][a-z0-9_]*)")
+
+
+def _commented_examples() -> list[tuple[Path, int]]:
+    return [
+        (path, number)
+        for path in EXAMPLE_CONFIGS
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines())
+        if _COMMENTED_FIELD.match(line)
+    ]
+
+
+def test_the_commented_examples_are_found() -> None:
+    assert {(path.name, number + 1) for path, number in _commented_examples()} >= {
+        ("qwen3-4b.yaml", 13),
+        ("qwen3-4b.yaml", 22),
+    }
+
+
+@pytest.mark.parametrize(
+    ("path", "number"), _commented_examples(), ids=lambda v: v.name if isinstance(v, Path) else f"line{v + 1}"
+)
+def test_each_commented_example_validates_when_uncommented(path: Path, number: int) -> None:
+    """`# field: value` lines in config/*.yaml are examples; `instead of KEY` on one replaces KEY."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    match = _COMMENTED_FIELD.match(lines[number])
+    assert match is not None
+    lines[number] = match["indent"] + match["field"]
+    if (replaced := _INSTEAD_OF.search(match["field"])) is not None:
+        sibling = f"{match['indent']}{replaced['key']}:"
+        lines = [line for line in lines if not line.startswith(sibling)]
+    data = yaml.safe_load("\n".join(lines))
+    parse_config(data, source=f"{path.name} line {number + 1}")
