@@ -255,6 +255,11 @@ VALIDATORS: dict[str, tuple[dict[str, Any], str]] = {
         {"mode": "inference_component", "invoker": {"models": ["other"]}, "models": [IC_MODEL]},
         "invoker.models names unknown model keys ['other']; use keys from models",
     ),
+    "image-uri": (
+        {"image": {"uri": "vllm:latest"}},
+        "image.uri: 'vllm:latest' is not an ECR image URI; expected "
+        "<account>.dkr.ecr.<region>.amazonaws.com[.cn]/<repository>:<tag>",
+    ),
     "mode-not-a-name": (
         {"mode": ["x"]},
         "mode: must be one of single_model, inference_component (got ['x'])",

@@ -1,6 +1,7 @@
 """Inference-component mode: one endpoint, one component per model, scaling, ordering and outputs."""
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -10,6 +11,7 @@ from tests.conftest import (
     COMMERCIAL,
     CONFIG_DIR,
     FIXTURES,
+    ROOT,
     Synthesized,
     arn_join,
     cloudformation_values,
@@ -408,3 +410,16 @@ def test_outputs_give_one_url_per_component_and_no_endpoint_url(two: Synthesized
             "served_model_name": "qwen3-1.7b",
         },
     }
+
+
+def test_troubleshooting_names_the_log_groups_the_stack_creates(two: Synthesized) -> None:
+    groups = sorted(g["Properties"]["LogGroupName"] for g in two.resources("AWS::Logs::LogGroup").values())
+    assert groups == [
+        "/aws/sagemaker/Endpoints/two-models",
+        "/aws/sagemaker/InferenceComponents/two-models-qwen3-1-7b",
+        "/aws/sagemaker/InferenceComponents/two-models-qwen3-4b",
+    ]
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    troubleshooting = readme.split("## Troubleshooting", 1)[1].split("\n## ", 1)[0]
+    named = set(re.findall(r"`(/aws/sagemaker/[A-Za-z]+/)<[a-z]+>`", troubleshooting))
+    assert named == {group.rsplit("/", 1)[0] + "/" for group in groups}
