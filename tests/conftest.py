@@ -100,3 +100,102 @@ def load_yaml(path: Path) -> dict[str, Any]:
 def resolve(value: Any, refs: dict[str, str]) -> str:
     """Evaluate Ref, Fn::GetAtt and Fn::Join with stand-in values, to check what an output becomes."""
     return render_intrinsics(value, refs.__getitem__)
+
+
+@dataclass(frozen=True)
+class DeployTarget:
+    """Where CloudFormation would deploy a template: the values of its pseudo parameters."""
+
+    region: str
+    partition: str
+    url_suffix: str
+    account: str = "123456789012"
+
+
+COMMERCIAL = DeployTarget("us-east-1", "aws", "amazonaws.com")
+CHINA = DeployTarget("cn-north-1", "aws-cn", "amazonaws.com.cn")
+
+
+def cloudformation_values(s: Synthesized, target: DeployTarget) -> dict[str, str]:
+    """What each Ref and Fn::GetAtt of the template becomes once CloudFormation has created the stack.
+
+    Physical names follow CloudFormation's ``<stack>-<LogicalId>-<suffix>`` for generated IAM names;
+    SageMaker names come from the resources' own properties, lowercased in ARNs as SageMaker reports them.
+    """
+    arn = f"arn:{target.partition}"
+    values = {
+        "AWS::Region": target.region,
+        "AWS::Partition": target.partition,
+        "AWS::URLSuffix": target.url_suffix,
+        "AWS::AccountId": target.account,
+        "AWS::StackName": s.stack_name,
+    }
+    sagemaker = f"{arn}:sagemaker:{target.region}:{target.account}"
+    for logical_id, resource in s.template["Resources"].items():
+        props = resource.get("Properties", {})
+        generated = f"{s.stack_name}-{logical_id}-ABCDEF123456"
+        if resource["Type"] == "AWS::IAM::Role":
+            values[f"{logical_id}.Arn"] = f"{arn}:iam::{target.account}:role/{generated}"
+        elif resource["Type"] == "AWS::IAM::ManagedPolicy":
+            values[logical_id] = f"{arn}:iam::{target.account}:policy/{generated}"
+        elif resource["Type"] == "AWS::SageMaker::Endpoint":
+            name = props["EndpointName"]
+            values[f"{logical_id}.EndpointName"] = name
+            values[f"{logical_id}.EndpointArn"] = f"{sagemaker}:endpoint/{name.lower()}"
+        elif resource["Type"] == "AWS::SageMaker::InferenceComponent":
+            name = props["InferenceComponentName"]
+            values[f"{logical_id}.InferenceComponentName"] = name
+            values[f"{logical_id}.InferenceComponentArn"] = f"{sagemaker}:inference-component/{name.lower()}"
+    return values
+
+
+def cloudformation_outputs(s: Synthesized, target: DeployTarget) -> dict[str, str]:
+    """The stack's outputs as ``cdk deploy --outputs-file`` writes them (OutputKey -> OutputValue)."""
+    values = cloudformation_values(s, target)
+    return {key: resolve(output["Value"], values) for key, output in s.template["Outputs"].items()}
+
+
+def arn_join(service: str, resource: str, *, region: Any = None, account: Any = None) -> dict[str, Any]:
+    """The ``Fn::Join`` that ``Stack.format_arn`` synthesizes: ``arn:<partition>:<service>:...``."""
+    return {
+        "Fn::Join": [
+            "",
+            [
+                "arn:",
+                {"Ref": "AWS::Partition"},
+                f":{service}:",
+                region if region is not None else {"Ref": "AWS::Region"},
+                ":",
+                account if account is not None else {"Ref": "AWS::AccountId"},
+                resource,
+            ],
+        ]
+    }
+
+
+def references(template: dict[str, Any], logical_id: str) -> set[str]:
+    """Every resource that ``logical_id`` waits for: its Ref, Fn::GetAtt and DependsOn, transitively."""
+    resources = template["Resources"]
+    found: set[str] = set()
+    pending = [logical_id]
+    while pending:
+        resource = resources[pending.pop()]
+        direct = set(resource.get("DependsOn", []))
+        _collect_references(resource.get("Properties", {}), direct)
+        for name in direct & set(resources) - found:
+            found.add(name)
+            pending.append(name)
+    return found
+
+
+def _collect_references(value: Any, into: set[str]) -> None:
+    if isinstance(value, dict):
+        if "Ref" in value:
+            into.add(str(value["Ref"]))
+        if "Fn::GetAtt" in value:
+            into.add(str(value["Fn::GetAtt"][0]))
+        for item in value.values():
+            _collect_references(item, into)
+    elif isinstance(value, list):
+        for item in value:
+            _collect_references(item, into)

@@ -14,6 +14,20 @@ from sagemaker_openai.errors import ConfigError
 
 DEFAULT_CONFIG_PATH = "config/qwen3-4b.yaml"
 
+# What each pattern-checked field allows, in words rather than the regular expression.
+_PATTERN_MEANINGS = {
+    "name": (
+        "must start with a letter and hold only letters, digits and hyphens, "
+        f"ending with a letter or digit (at most {naming.STACK_NAME_MAX} characters)"
+    ),
+    "key": (
+        "must hold only lowercase letters, digits and hyphens, starting and ending with a letter or digit "
+        f"(at most {naming.MODEL_KEY_MAX} characters)"
+    ),
+    "region": "must be an AWS region code such as us-east-1",
+    "hf_model_id": "must be a Hugging Face repository ID such as Qwen/Qwen3-4B",
+}
+
 
 class _UniqueKeyLoader(yaml.SafeLoader):
     """A YAML loader that rejects a repeated mapping key (PyYAML keeps the last one silently)."""
@@ -98,11 +112,8 @@ def _describe(error: ErrorDetails, mode: str, overrides: Mapping[str, str]) -> s
     message = error["msg"].removeprefix("Value error, ")
     if field and message.startswith(f"{field}."):
         return message  # a nested check that already names its field (image.vllm_version: ...)
-    if error["type"] == "string_pattern_mismatch" and loc and loc[-1] == "name":
-        message = (
-            "must start with a letter and hold only letters, digits and hyphens, "
-            f"ending with a letter or digit (at most {naming.STACK_NAME_MAX} characters)"
-        )
+    if error["type"] == "string_pattern_mismatch" and loc and str(loc[-1]) in _PATTERN_MEANINGS:
+        message = _PATTERN_MEANINGS[str(loc[-1])]
     given = error.get("input")
     if error["type"] not in {"missing", "model_type"} and isinstance(given, str | int | float | bool):
         message = f"{message} (got {given!r})"
@@ -115,7 +126,7 @@ def parse_config(
     """Validate a config mapping; ``source`` names it in errors, ``overrides`` maps a field to its flag."""
     raw = dict(data)
     mode = raw.setdefault("mode", "single_model")
-    if mode not in MODE_CLASSES:
+    if not isinstance(mode, str) or mode not in MODE_CLASSES:
         raise ConfigError(f"{source}: mode: must be one of {', '.join(MODE_CLASSES)} (got {mode!r})")
     try:
         return ADAPTER.validate_python(raw)

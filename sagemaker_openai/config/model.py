@@ -93,7 +93,10 @@ class ModelSpec(Spec):
             )
         for name in self.environment:
             if not _ENV_NAME.match(name):
-                raise ValueError(f"environment key {name!r} is not a valid variable name")
+                raise ValueError(
+                    f"environment key {name!r} is not a valid variable name; use letters, digits and "
+                    "underscores, not starting with a digit"
+                )
             if name.startswith("SM_VLLM_") or name == "HF_MODEL_ID":
                 raise ValueError(f"environment key {name!r} is set by the kit; use the vllm fields instead")
             if name in _SECRET_ENV_NAMES:

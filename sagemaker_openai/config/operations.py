@@ -5,7 +5,7 @@ from typing import Literal, Self
 
 from pydantic import Field, model_validator
 
-from sagemaker_openai.config._base import Spec
+from sagemaker_openai.config._base import ConfigWarning, Spec
 
 # CloudWatch Logs accepts only these retention periods (PutRetentionPolicy).
 LogRetentionDays = Literal[
@@ -23,6 +23,9 @@ class InvokerSpec(Spec):
     max_session_hours: int = Field(1, ge=1, le=12)
     # Inference-component mode: the model keys whose components the invoker may call (default: all).
     models: list[str] | None = Field(None, min_length=1)
+    # Adds aws:ResourceAccount = ${aws:PrincipalAccount} to CallWithBearerToken, as the job runtime's managed
+    # policy does; AWS's example for the OpenAI route has no condition (unverified on a live endpoint).
+    restrict_bearer_token_to_account: bool = False
 
     @model_validator(mode="after")
     def _check_principals(self) -> Self:
@@ -33,6 +36,20 @@ class InvokerSpec(Spec):
                     "role, user or root ARN"
                 )
         return self
+
+    def warnings(self) -> list[ConfigWarning]:
+        roles = [p for p in self.trusted_principals if ":role/" in p]
+        if self.max_session_hours <= 1 or not roles:
+            return []
+        # STS AssumeRole (DurationSeconds): role chaining caps a session at one hour; asking for more fails.
+        return [
+            ConfigWarning(
+                "max_session_hours",
+                f"is {self.max_session_hours} but a role ({', '.join(roles)}) that assumes the invoker role "
+                "is role chaining, which AWS caps at 1 hour (AssumeRole with a longer DurationSeconds "
+                "fails); lower it to 1, or trust an account or user for sessions longer than an hour",
+            )
+        ]
 
 
 class LogsSpec(Spec):

@@ -6,7 +6,7 @@ from typing import Annotated, Literal, Self
 from pydantic import BaseModel, Field, TypeAdapter, model_validator
 
 from sagemaker_openai import images, naming
-from sagemaker_openai.config._base import Spec, TimeoutSeconds
+from sagemaker_openai.config._base import ConfigWarning, Spec, TimeoutSeconds
 from sagemaker_openai.config.model import DEFAULT_HF_MODEL_ID, ImageSpec, ModelSpec
 from sagemaker_openai.config.operations import InvokerSpec, LogsSpec
 from sagemaker_openai.instances import INSTANCES, InstanceSpec
@@ -41,7 +41,8 @@ class DeploymentBase(Spec):
         for key, value in self.tags.items():
             if not _TAG_KEY.match(key) or key.lower().startswith("aws:") or len(value) > 256:
                 raise ValueError(
-                    f"tag {key!r}: keys are 1-128 characters without the aws: prefix, values at most 256"
+                    f"tags: key {key!r}: keys are 1-128 letters, digits, spaces and _.:/=+-@ without the "
+                    "aws: prefix, values at most 256 characters"
                 )
         return self
 
@@ -180,6 +181,7 @@ class InferenceComponentConfig(DeploymentBase):
                 f"instance_count ({self.instance_count}) must lie between managed_instance_scaling."
                 f"min_instances ({scaling.min_instances}) and max_instances ({scaling.max_instances})"
             )
+        self._check_scale_to_zero()
         self._check_fit()
         unknown = sorted(set(self.invoker.models or ()) - {model.key for model in self.models})
         if unknown:
@@ -200,6 +202,43 @@ class InferenceComponentConfig(DeploymentBase):
                         f"models: keys {other!r} and {model.key!r} give the same {kind} {value!r}; rename one"
                     )
                 seen[f"{kind}:{value}"] = model.key
+
+    def _check_scale_to_zero(self) -> None:
+        # AWS (scale-to-zero blog, Dec 2024): with several components, every one must be able to reach 0
+        # copies before the endpoint releases its instances.
+        if self.managed_instance_scaling.min_instances != 0:
+            return
+        holding = [
+            f"{model.key} (models[{index}].copies.min: {model.copies.min})"
+            for index, model in enumerate(self.models)
+            if model.copies.min > 0
+        ]
+        if holding:
+            raise ValueError(
+                "managed_instance_scaling.min_instances is 0 but these models keep at least one copy, so "
+                f"the endpoint never releases its last instance: {', '.join(holding)}; set copies.min: 0 "
+                "on each of them, or min_instances to 1 or more"
+            )
+
+    def warnings(self) -> list[ConfigWarning]:
+        isolated = [model.key for model in self.models if model.network_isolation]
+        exposed = [model for model in self.models if not model.network_isolation]
+        if not isolated or not exposed:
+            return []
+        reasons = ", ".join(f"{model.key} ({_why_not_isolated(model)})" for model in exposed)
+        return [
+            ConfigWarning(
+                "models",
+                f"not network-isolated: {reasons}; so the endpoint config's EnableNetworkIsolation stays "
+                f"off and {', '.join(isolated)} rely on their model's own flag, which AWS does not document "
+                "for inference components; stage every model's weights to S3 (s3_uri) to isolate them all",
+            )
+        ]
+
+    @property
+    def network_isolation(self) -> bool:
+        """Whether the endpoint config isolates every container: only when every model may be isolated."""
+        return all(model.network_isolation for model in self.models)
 
     def _check_fit(self) -> None:
         spec = self.instance
@@ -230,6 +269,12 @@ class InferenceComponentConfig(DeploymentBase):
 
     def component_name(self, model: ComponentSpec) -> str:
         return naming.inference_component_name(self.name, model.key)
+
+
+def _why_not_isolated(model: ComponentSpec) -> str:
+    if model.hf_model_id is not None:
+        return "hf_model_id: downloads from the Hugging Face Hub"
+    return "enable_network_isolation: false"
 
 
 def _first_fit(models: list[ComponentSpec], spec: InstanceSpec, instances: int) -> list[str]:

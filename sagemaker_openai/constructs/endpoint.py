@@ -2,7 +2,7 @@
 
 from typing import cast
 
-from aws_cdk import RemovalPolicy
+from aws_cdk import ArnFormat, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sagemaker as sagemaker
@@ -40,6 +40,19 @@ def log_group(scope: Construct, construct_id: str, *, name: str, spec: LogsSpec)
     return group
 
 
+def sagemaker_arn(scope: Construct, resource: str, name: str) -> str:
+    """The ARN of a SageMaker ``endpoint`` or ``inference-component`` of this stack, from its name.
+
+    SageMaker lowercases names in ARNs, and IAM compares ARNs case-sensitively.
+    """
+    return Stack.of(scope).format_arn(
+        service="sagemaker",
+        resource=resource,
+        resource_name=name.lower(),
+        arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+    )
+
+
 class OpenAIEndpointBase(Construct):
     """An endpoint with its execution role, image, endpoint log group and invoker policy.
 
@@ -51,6 +64,7 @@ class OpenAIEndpointBase(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, *, props: DeploymentBase) -> None:
         super().__init__(scope, construct_id)
+        self._endpoint_arn = sagemaker_arn(self, "endpoint", props.endpoint_name)
         self.image = VllmImage(self, "Image", spec=props.image)
         self.log_group_name = ENDPOINT_LOG_GROUP.format(name=props.endpoint_name)
         self.log_group = log_group(self, "LogGroup", name=self.log_group_name, spec=props.logs)
@@ -61,8 +75,12 @@ class OpenAIEndpointBase(Construct):
 
     @property
     def endpoint_arn(self) -> str:
-        """The ARN as SageMaker reports it (names are lowercased in ARNs)."""
-        return self.endpoint.attr_endpoint_arn
+        """The ARN as SageMaker reports it, built from the endpoint's name rather than read from it.
+
+        A reference to the endpoint would make the invoker policy and role wait until the endpoint is
+        InService; built from the name, they are created in the first minute of the deploy.
+        """
+        return self._endpoint_arn
 
     def grant_invoke(self, grantee: iam.IGrantable) -> None:
         """Attach the managed invoker policy to ``grantee`` (a role, user or group)."""
@@ -124,7 +142,12 @@ class VllmEndpoint(OpenAIEndpointBase):
         )
         self._acknowledge_kms(self.endpoint_config, props.instance_type)
         self._create_endpoint(props, self.endpoint_config)
-        self.invoker_policy = InvokerPolicy(self, "InvokerPolicy", invoke_arns=[self.endpoint_arn])
+        self.invoker_policy = InvokerPolicy(
+            self,
+            "InvokerPolicy",
+            invoke_arns=[self.endpoint_arn],
+            restrict_bearer_token_to_account=props.invoker.restrict_bearer_token_to_account,
+        )
         self.served_model_name = props.model.served_name
 
     @property

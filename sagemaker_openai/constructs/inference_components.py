@@ -5,7 +5,7 @@ from constructs import Construct
 
 from sagemaker_openai import naming
 from sagemaker_openai.config import ComponentSpec, DeploymentBase, InferenceComponentConfig, LogsSpec
-from sagemaker_openai.constructs.endpoint import VARIANT_NAME, OpenAIEndpointBase, log_group
+from sagemaker_openai.constructs.endpoint import VARIANT_NAME, OpenAIEndpointBase, log_group, sagemaker_arn
 from sagemaker_openai.constructs.execution_role import ExecutionRole, WeightsLocation
 from sagemaker_openai.constructs.image import VllmImage
 from sagemaker_openai.constructs.invoker import InvokerPolicy
@@ -77,7 +77,8 @@ class InferenceComponent(Construct):
 
     @property
     def arn(self) -> str:
-        return self.resource.attr_inference_component_arn
+        """Built from the component's name, like ``OpenAIEndpointBase.endpoint_arn``."""
+        return sagemaker_arn(self, "inference-component", self.component_name)
 
 
 class InferenceComponentEndpoint(OpenAIEndpointBase):
@@ -109,6 +110,9 @@ class InferenceComponentEndpoint(OpenAIEndpointBase):
             self,
             "EndpointConfig",
             execution_role_arn=self.execution_role.role_arn,
+            # "All model containers deployed to the endpoint" (CreateEndpointConfig); set only when every
+            # model may be isolated, since a Hub download needs the internet (see the config's warning).
+            enable_network_isolation=True if props.network_isolation else None,
             production_variants=[
                 sagemaker.CfnEndpointConfig.ProductionVariantProperty(
                     variant_name=VARIANT_NAME,
@@ -148,6 +152,7 @@ class InferenceComponentEndpoint(OpenAIEndpointBase):
             self,
             "InvokerPolicy",
             invoke_arns=[self.endpoint_arn, *(self.components[key].arn for key in allowed)],
+            restrict_bearer_token_to_account=props.invoker.restrict_bearer_token_to_account,
         )
 
     def openai_base_url(self, model_key: str) -> str:

@@ -8,18 +8,28 @@ from constructs import Construct
 
 from sagemaker_openai.constructs._nag import AWS_SOLUTIONS, acknowledge
 
-# The AWS managed policy AmazonSageMakerJobRuntimeAccess narrows CallWithBearerToken the same way.
-_SAME_ACCOUNT = {"StringEquals": {"aws:ResourceAccount": "${aws:PrincipalAccount}"}}
+# Opt-in: AWS's managed policy AmazonSageMakerJobRuntimeAccess narrows CallWithBearerToken this way for the
+# job runtime; no AWS source says the key is present when the inference route evaluates the action.
+SAME_ACCOUNT_CONDITION = {"StringEquals": {"aws:ResourceAccount": "${aws:PrincipalAccount}"}}
 
 
 class InvokerPolicy(Construct):
-    """``sagemaker:InvokeEndpoint`` on the given ARNs and ``sagemaker:CallWithBearerToken``.
+    """``sagemaker:InvokeEndpoint`` on the given ARNs and ``sagemaker:CallWithBearerToken`` on ``*``.
 
-    The policy is customer-managed so that it can be attached to existing roles, users and groups
-    (``attach_to``), and so that no inline policy appears anywhere.
+    ``CallWithBearerToken`` follows AWS's example policy for the OpenAI-compatible route (``*``, no
+    condition); ``restrict_bearer_token_to_account`` adds the ``aws:ResourceAccount`` condition of the job
+    runtime's managed policy, unverified on this route. The policy is customer-managed so that it can be
+    attached to existing roles, users and groups (``attach_to``), and so that no inline policy appears.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, invoke_arns: Sequence[str]) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        invoke_arns: Sequence[str],
+        restrict_bearer_token_to_account: bool = False,
+    ) -> None:
         super().__init__(scope, construct_id)
         self.policy = iam.ManagedPolicy(
             self,
@@ -33,16 +43,16 @@ class InvokerPolicy(Construct):
                     sid="UseBearerTokens",
                     actions=["sagemaker:CallWithBearerToken"],
                     resources=["*"],
-                    conditions=_SAME_ACCOUNT,
+                    conditions=SAME_ACCOUNT_CONDITION if restrict_bearer_token_to_account else None,
                 ),
             ],
         )
         acknowledge(
             self.policy,
             "IAM5[Resource::*]",
-            "sagemaker:CallWithBearerToken supports no resource-level permissions; AWS documents "
-            "Resource * for it. It is narrowed to this account with aws:ResourceAccount, as AWS's "
-            "AmazonSageMakerJobRuntimeAccess policy does; InvokeEndpoint is scoped to this endpoint.",
+            "sagemaker:CallWithBearerToken has no resource types in the Service Authorization Reference, "
+            "and AWS's example policy for the OpenAI-compatible route grants it on Resource *; a token "
+            "reaches nothing by itself, since InvokeEndpoint is scoped to this endpoint's ARN.",
             packs=(AWS_SOLUTIONS,),
         )
 

@@ -8,15 +8,19 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, load_yaml
 
 PATH = f"{ROOT / 'node_modules/.bin'}:{ROOT / '.venv/bin'}:/usr/local/bin:/usr/bin:/bin"
 
 
 @pytest.mark.cli
-def test_cdk_cli_synthesizes_the_default_config(tmp_path: Path) -> None:
+def test_cdk_cli_synthesizes_the_default_config_and_prints_its_warnings(tmp_path: Path) -> None:
+    role = "arn:aws:iam::444455556666:role/ci"
+    config = tmp_path / "chained.yaml"
+    data = load_yaml(ROOT / "config/qwen3-4b.yaml")
+    config.write_text(json.dumps(data | {"invoker": {"trusted_principals": [role], "max_session_hours": 4}}))
     proc = subprocess.run(
-        ["npx", "cdk", "synth", "-q", "-c", "config=config/qwen3-4b.yaml", "-o", str(tmp_path)],
+        ["npx", "cdk", "synth", "-q", "-c", f"config={config}", "-o", str(tmp_path / "out")],
         cwd=ROOT,
         env={"PATH": PATH, "HOME": os.environ.get("HOME", "/root"), "CDK_DISABLE_CLI_TELEMETRY": "true"},
         capture_output=True,
@@ -27,9 +31,14 @@ def test_cdk_cli_synthesizes_the_default_config(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert "Node 20" not in proc.stderr, "jsii runs on the pinned Node 22"
     assert "feature flags are not configured" not in proc.stderr + proc.stdout
-    template = json.loads((tmp_path / "qwen3-4b.template.json").read_text())
+    assert [line for line in proc.stderr.splitlines() if line.startswith("Warning:")] == [
+        f"Warning: {config}: invoker.max_session_hours: is 4 but a role ({role}) that assumes the invoker "
+        "role is role chaining, which AWS caps at 1 hour (AssumeRole with a longer DurationSeconds fails); "
+        "lower it to 1, or trust an account or user for sessions longer than an hour"
+    ]
+    template = json.loads((tmp_path / "out/qwen3-4b.template.json").read_text())
     assert template["Outputs"]["OpenAIBaseUrl"]
-    report = json.loads((tmp_path / "validation-report.json").read_text())
+    report = json.loads((tmp_path / "out/validation-report.json").read_text())
     assert [p["conclusion"] for p in report["pluginReports"]] == ["success"] * 3
 
 

@@ -1,14 +1,32 @@
 """Inference-component mode: one endpoint, one component per model, scaling, ordering and outputs."""
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from tests.conftest import CONFIG_DIR, FIXTURES, Synthesized, load_yaml, resolve
+from tests.conftest import (
+    COMMERCIAL,
+    CONFIG_DIR,
+    FIXTURES,
+    ROOT,
+    Synthesized,
+    arn_join,
+    cloudformation_values,
+    load_yaml,
+    references,
+    resolve,
+)
 
 Synth = Callable[[dict[str, Any]], Synthesized]
+SAGEMAKER_TRUST = {
+    "Statement": [
+        {"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}}
+    ],
+    "Version": "2012-10-17",
+}
 
 
 @pytest.fixture(scope="module")
@@ -19,6 +37,11 @@ def two(synth: Synth) -> Synthesized:
 @pytest.fixture(scope="module")
 def zero(synth: Synth) -> Synthesized:
     return synth(load_yaml(CONFIG_DIR / "qwen3-4b-scale-to-zero.yaml"))
+
+
+@pytest.fixture(scope="module")
+def mixed(synth: Synth) -> Synthesized:
+    return synth(load_yaml(FIXTURES / "ic-s3-limited-invoker.yaml"))
 
 
 def _component(s: Synthesized, name: str) -> tuple[str, dict[str, Any]]:
@@ -34,6 +57,7 @@ def test_endpoint_config_has_a_role_and_no_model(two: Synthesized) -> None:
     config = two.one("AWS::SageMaker::EndpointConfig")["Properties"]
     role_id, _ = two.described("AWS::IAM::Role", "Pulls")
     assert config["ExecutionRoleArn"] == {"Fn::GetAtt": [role_id, "Arn"]}
+    assert "EnableNetworkIsolation" not in config, "the models download from the Hub"
     assert config["ProductionVariants"] == [
         {
             "VariantName": "AllTraffic",
@@ -136,9 +160,8 @@ def test_scale_to_zero_wakes_up_on_the_first_request(zero: Synthesized) -> None:
     target_id, target = next(iter(zero.resources("AWS::ApplicationAutoScaling::ScalableTarget").items()))
     assert (target["Properties"]["MinCapacity"], target["Properties"]["MaxCapacity"]) == (0, 1)
     _, component = _component(zero, "qwen3-4b-zero-qwen3-4b")
-    assert component["RuntimeConfig"] == {"CopyCount": 1}, (
-        "SageMaker refuses to create a component with 0 copies"
-    )
+    # A field report (stdapi.ai issue 43), not an AWS document: a component with 0 copies was refused.
+    assert component["RuntimeConfig"] == {"CopyCount": 1}
     (step_id,) = [
         k
         for k, v in zero.resources("AWS::ApplicationAutoScaling::ScalingPolicy").items()
@@ -166,44 +189,196 @@ def test_scale_to_zero_wakes_up_on_the_first_request(zero: Synthesized) -> None:
     assert alarm["AlarmActions"] == [{"Fn::GetAtt": [step_id, "Arn"]}]
 
 
-def test_invoker_may_call_the_endpoint_and_its_components(two: Synthesized) -> None:
-    endpoint_id = next(iter(two.resources("AWS::SageMaker::Endpoint")))
-    component_ids = sorted(two.resources("AWS::SageMaker::InferenceComponent"))
-    policy = two.policy_statements("Call one")
-    invoke = policy[0]
-    assert invoke["Action"] == "sagemaker:InvokeEndpoint"
-    assert sorted(tuple(r["Fn::GetAtt"]) for r in invoke["Resource"]) == sorted(
-        [(endpoint_id, "EndpointArn"), *((c, "InferenceComponentArn") for c in component_ids)]
-    )
-    assert policy[1]["Action"] == "sagemaker:CallWithBearerToken"
+def _log_arns(*groups: str) -> list[dict[str, Any]]:
+    return [arn_join("logs", f":log-group:{g}{suffix}") for g in groups for suffix in ("", ":log-stream:*")]
 
 
-def test_limited_invoker_and_s3_component(synth: Synth) -> None:
-    mixed = synth(load_yaml(FIXTURES / "ic-s3-limited-invoker.yaml"))
-    chat_id, chat = _component(mixed, "ic-mixed-chat")
-    policy = mixed.policy_statements("Call one")
-    endpoint_id = next(iter(mixed.resources("AWS::SageMaker::Endpoint")))
-    assert sorted(tuple(r["Fn::GetAtt"]) for r in policy[0]["Resource"]) == sorted(
-        [(endpoint_id, "EndpointArn"), (chat_id, "InferenceComponentArn")]
-    )
-    assert chat["Specification"]["ComputeResourceRequirements"]["NumberOfAcceleratorDevicesRequired"] == 2
-    _, invoker = mixed.described("AWS::IAM::Role", "Calls")
-    trusted = invoker["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]["AWS"]
-    refs = {"AWS::Partition": "aws"}
-    assert sorted(resolve(t, refs) for t in trusted) == [
-        "arn:aws:iam::111122223333:root",
-        "arn:aws:iam::444455556666:role/ci",
+def _common_statements(s: Synthesized, log_groups: list[str]) -> list[dict[str, Any]]:
+    mapping_id = next(iter(s.template["Mappings"]))
+    registry = {"Fn::FindInMap": [mapping_id, {"Ref": "AWS::Region"}, "account"]}
+    return [
+        {"Sid": "PullImageAuth", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
+        {
+            "Sid": "PullImage",
+            "Effect": "Allow",
+            "Action": ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+            "Resource": arn_join("ecr", ":repository/vllm", account=registry),
+        },
+        {
+            "Sid": "WriteLogs",
+            "Effect": "Allow",
+            "Action": [
+                "logs:CreateLogGroup",
+                "logs:CreateLogStream",
+                "logs:DescribeLogStreams",
+                "logs:PutLogEvents",
+            ],
+            "Resource": _log_arns(*log_groups),
+        },
+        {"Sid": "PutMetrics", "Effect": "Allow", "Action": "cloudwatch:PutMetricData", "Resource": "*"},
     ]
-    statements = {s["Sid"]: s for s in mixed.policy_statements("SageMaker execution")}
-    assert set(statements) == {
-        "PullImageAuth",
-        "PullImage",
-        "WriteLogs",
-        "PutMetrics",
-        "ReadWeights0",
-        "ListWeights0",
+
+
+def _models_role(s: Synthesized) -> set[Any]:
+    return {
+        json.dumps(m["Properties"]["ExecutionRoleArn"]) for m in s.resources("AWS::SageMaker::Model").values()
     }
-    assert len(statements["WriteLogs"]["Resource"]) == 6, "endpoint group and one per component, with streams"
+
+
+def test_iam_of_hub_components_is_exact(two: Synthesized) -> None:
+    role_id, role = two.described("AWS::IAM::Role", "Pulls")
+    policy_id, _ = two.described("AWS::IAM::ManagedPolicy", "SageMaker execution")
+    assert role["Properties"]["AssumeRolePolicyDocument"] == SAGEMAKER_TRUST
+    assert role["Properties"]["ManagedPolicyArns"] == [{"Ref": policy_id}]
+    assert _models_role(two) == {json.dumps({"Fn::GetAtt": [role_id, "Arn"]})}
+    assert two.policy_statements("SageMaker execution") == _common_statements(
+        two,
+        [
+            "/aws/sagemaker/Endpoints/two-models",
+            "/aws/sagemaker/InferenceComponents/two-models-qwen3-1-7b",
+            "/aws/sagemaker/InferenceComponents/two-models-qwen3-4b",
+        ],
+    )
+    assert two.policy_statements("Call one") == [
+        {
+            "Sid": "InvokeEndpoint",
+            "Effect": "Allow",
+            "Action": "sagemaker:InvokeEndpoint",
+            "Resource": [
+                arn_join("sagemaker", ":endpoint/two-models"),
+                arn_join("sagemaker", ":inference-component/two-models-qwen3-1-7b"),
+                arn_join("sagemaker", ":inference-component/two-models-qwen3-4b"),
+            ],
+        },
+        {
+            "Sid": "UseBearerTokens",
+            "Effect": "Allow",
+            "Action": "sagemaker:CallWithBearerToken",
+            "Resource": "*",
+        },
+    ]
+    invoker_policy_id, _ = two.described("AWS::IAM::ManagedPolicy", "Call one")
+    _, invoker = two.described("AWS::IAM::Role", "Calls")
+    assert invoker["Properties"]["AssumeRolePolicyDocument"] == {
+        "Statement": [
+            {
+                "Action": "sts:AssumeRole",
+                "Effect": "Allow",
+                "Principal": {
+                    "AWS": {
+                        "Fn::Join": [
+                            "",
+                            ["arn:", {"Ref": "AWS::Partition"}, ":iam::", {"Ref": "AWS::AccountId"}, ":root"],
+                        ]
+                    }
+                },
+            }
+        ],
+        "Version": "2012-10-17",
+    }
+    assert invoker["Properties"]["ManagedPolicyArns"] == [{"Ref": invoker_policy_id}]
+    assert invoker["Properties"]["MaxSessionDuration"] == 3600
+
+
+def test_invoker_is_created_before_the_endpoint_and_its_components(two: Synthesized) -> None:
+    """The invoker names the endpoint and components by ARN, not by reference: it does not wait for them,
+    so a bad trusted principal fails the deploy in its first minute instead of after the endpoint is up."""
+    policy_id, _ = two.described("AWS::IAM::ManagedPolicy", "Call one")
+    role_id, _ = two.described("AWS::IAM::Role", "Calls")
+    assert references(two.template, policy_id) == set()
+    assert references(two.template, role_id) == {policy_id}
+    values = cloudformation_values(two, COMMERCIAL)
+    endpoint_id = next(iter(two.resources("AWS::SageMaker::Endpoint")))
+    invoke = two.policy_statements("Call one")[0]["Resource"]
+    assert resolve(invoke[0], values) == values[f"{endpoint_id}.EndpointArn"]
+    component_arns = {
+        values[f"{c}.InferenceComponentArn"] for c in two.resources("AWS::SageMaker::InferenceComponent")
+    }
+    assert {resolve(arn, values) for arn in invoke[1:]} == component_arns
+
+
+def test_s3_components_and_limited_invoker_iam_is_exact(mixed: Synthesized) -> None:
+    role_id, role = mixed.described("AWS::IAM::Role", "Pulls")
+    assert role["Properties"]["AssumeRolePolicyDocument"] == SAGEMAKER_TRUST
+    assert _models_role(mixed) == {json.dumps({"Fn::GetAtt": [role_id, "Arn"]})}
+    bucket = {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":s3:::example-weights"]]}
+    weights = [
+        statement
+        for index, prefix in enumerate(["models/chat/", "models/small/"])
+        for statement in (
+            {
+                "Sid": f"ReadWeights{index}",
+                "Effect": "Allow",
+                "Action": "s3:GetObject",
+                "Resource": {
+                    "Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, f":s3:::example-weights/{prefix}*"]]
+                },
+            },
+            {
+                "Sid": f"ListWeights{index}",
+                "Effect": "Allow",
+                "Action": "s3:ListBucket",
+                "Resource": bucket,
+                "Condition": {"StringLike": {"s3:prefix": [prefix, f"{prefix}*"]}},
+            },
+        )
+    ]
+    assert mixed.policy_statements("SageMaker execution") == [
+        *_common_statements(
+            mixed,
+            [
+                "/aws/sagemaker/Endpoints/ic-mixed",
+                "/aws/sagemaker/InferenceComponents/ic-mixed-chat",
+                "/aws/sagemaker/InferenceComponents/ic-mixed-small-model",
+            ],
+        ),
+        *weights,
+    ]
+    assert mixed.policy_statements("Call one") == [
+        {
+            "Sid": "InvokeEndpoint",
+            "Effect": "Allow",
+            "Action": "sagemaker:InvokeEndpoint",
+            "Resource": [
+                arn_join("sagemaker", ":endpoint/ic-mixed"),
+                arn_join("sagemaker", ":inference-component/ic-mixed-chat"),
+            ],
+        },
+        {
+            "Sid": "UseBearerTokens",
+            "Effect": "Allow",
+            "Action": "sagemaker:CallWithBearerToken",
+            "Resource": "*",
+            "Condition": {"StringEquals": {"aws:ResourceAccount": "${aws:PrincipalAccount}"}},
+        },
+    ]
+    _, invoker = mixed.described("AWS::IAM::Role", "Calls")
+    assert invoker["Properties"]["AssumeRolePolicyDocument"] == {
+        "Statement": [
+            {
+                "Action": "sts:AssumeRole",
+                "Effect": "Allow",
+                "Principal": {
+                    "AWS": [
+                        "arn:aws:iam::444455556666:role/ci",
+                        {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":iam::111122223333:root"]]},
+                    ]
+                },
+            }
+        ],
+        "Version": "2012-10-17",
+    }
+    assert invoker["Properties"]["MaxSessionDuration"] == 4 * 3600
+
+
+def test_endpoint_config_isolates_every_container_when_all_weights_are_in_s3(mixed: Synthesized) -> None:
+    config = mixed.one("AWS::SageMaker::EndpointConfig")["Properties"]
+    assert config["EnableNetworkIsolation"] is True
+    for model in mixed.resources("AWS::SageMaker::Model").values():
+        assert model["Properties"]["EnableNetworkIsolation"] is True
+        assert "HF_MODEL_ID" not in model["Properties"]["PrimaryContainer"]["Environment"]
+    _, chat = _component(mixed, "ic-mixed-chat")
+    assert chat["Specification"]["ComputeResourceRequirements"]["NumberOfAcceleratorDevicesRequired"] == 2
 
 
 def test_outputs_give_one_url_per_component_and_no_endpoint_url(two: Synthesized) -> None:
@@ -216,16 +391,9 @@ def test_outputs_give_one_url_per_component_and_no_endpoint_url(two: Synthesized
         "InferenceComponentNameQwen317b",
     }
     endpoint_id = next(iter(two.resources("AWS::SageMaker::Endpoint")))
-    refs: dict[str, str] = {
-        "AWS::Region": "eu-west-1",
-        "AWS::URLSuffix": "amazonaws.com",
-        "AWS::StackName": "two-models",
-        f"{endpoint_id}.EndpointName": "two-models",
-        f"{endpoint_id}.EndpointArn": "arn",
-    }
-    refs |= {f"{k}.Arn": "role" for k in two.resources("AWS::IAM::Role")}
-    refs |= dict.fromkeys(two.resources("AWS::IAM::ManagedPolicy"), "policy")
-    base = "https://runtime.sagemaker.eu-west-1.amazonaws.com/endpoints/two-models/inference-components"
+    refs = cloudformation_values(two, COMMERCIAL)
+    assert refs[f"{endpoint_id}.EndpointName"] == "two-models"
+    base = "https://runtime.sagemaker.us-east-1.amazonaws.com/endpoints/two-models/inference-components"
     assert resolve(outputs["OpenAIBaseUrlQwen34b"]["Value"], refs) == f"{base}/two-models-qwen3-4b/openai/v1"
     assert outputs["InferenceComponentNameQwen317b"]["Value"] == "two-models-qwen3-1-7b"
     client = json.loads(resolve(outputs["ClientConfig"]["Value"], refs))
@@ -242,3 +410,16 @@ def test_outputs_give_one_url_per_component_and_no_endpoint_url(two: Synthesized
             "served_model_name": "qwen3-1.7b",
         },
     }
+
+
+def test_troubleshooting_names_the_log_groups_the_stack_creates(two: Synthesized) -> None:
+    groups = sorted(g["Properties"]["LogGroupName"] for g in two.resources("AWS::Logs::LogGroup").values())
+    assert groups == [
+        "/aws/sagemaker/Endpoints/two-models",
+        "/aws/sagemaker/InferenceComponents/two-models-qwen3-1-7b",
+        "/aws/sagemaker/InferenceComponents/two-models-qwen3-4b",
+    ]
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    troubleshooting = readme.split("## Troubleshooting", 1)[1].split("\n## ", 1)[0]
+    named = set(re.findall(r"`(/aws/sagemaker/[A-Za-z]+/)<[a-z]+>`", troubleshooting))
+    assert named == {group.rsplit("/", 1)[0] + "/" for group in groups}

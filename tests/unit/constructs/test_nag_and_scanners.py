@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import EXAMPLE_CONFIGS, FIXTURES, ROOT, Synthesized, load_yaml
+from tests.conftest import CONFIG_DIR, EXAMPLE_CONFIGS, FIXTURES, ROOT, Synthesized, load_yaml
 
 Synth = Callable[[dict[str, Any]], Synthesized]
 ALL_CONFIGS = [*EXAMPLE_CONFIGS, *sorted(FIXTURES.glob("*.yaml"))]
@@ -32,10 +32,37 @@ def _rule_family(rule: str) -> str:
     return rule
 
 
+def acknowledgment_problems(s: Synthesized) -> list[str]:
+    """Every acknowledgment must sit on the resource it covers (or the L2 construct whose default child that
+    resource is), name that finding's exact rule, and cover a finding; a stack-wide, parent-wide or stale
+    acknowledgment is a problem."""
+    metadata = json.loads((s.outdir / f"{s.stack_name}.metadata.json").read_text())
+    declared = {
+        (path.lstrip("/"), ack_id)
+        for path, entries in metadata.items()
+        for entry in entries
+        if entry["type"] == "aws:cdk:acknowledged-rules"
+        for ack_id in entry["data"]
+    }
+    problems: list[str] = []
+    used: set[tuple[str, str]] = set()
+    for plugin in s.report["pluginReports"]:
+        for finding in plugin.get("suppressedViolations", []):
+            at, ack_id, rule = finding["acknowledgedAt"], finding["acknowledgedId"], finding["ruleName"]
+            used.add((at, ack_id))
+            if ack_id != f"{plugin['pluginName']}::{rule}":
+                problems.append(f"{at}: {ack_id} is not the exact rule {rule}")
+            for violating in finding["violatingConstructs"]:
+                if violating["constructPath"] not in {at, f"{at}/Resource"}:
+                    problems.append(f"{at}: acknowledges {rule} of {violating['constructPath']}, not its own")
+    problems += [f"{at}: {ack_id} acknowledges no finding" for at, ack_id in sorted(declared - used)]
+    return problems
+
+
 @pytest.mark.parametrize("path", ALL_CONFIGS, ids=lambda p: p.name)
 def test_nag_packs_pass_with_only_reasoned_acknowledgments(synth: Synth, path: Path) -> None:
-    report = synth(load_yaml(path)).report
-    plugins = {p["pluginName"]: p for p in report["pluginReports"]}
+    synthesized = synth(load_yaml(path))
+    plugins = {p["pluginName"]: p for p in synthesized.report["pluginReports"]}
     assert set(plugins) == PACKS
     for name, plugin in plugins.items():
         assert plugin["conclusion"] == "success", name
@@ -46,22 +73,97 @@ def test_nag_packs_pass_with_only_reasoned_acknowledgments(synth: Synth, path: P
                 "AwsSolutions-IAM5[log-stream]",
                 "AwsSolutions-IAM5[s3-prefix]",
             }, finding["ruleName"]
+    assert acknowledgment_problems(synthesized) == []
 
 
-def test_an_unacknowledged_finding_fails_the_synth(tmp_path: Path) -> None:
+def test_each_acknowledgment_of_the_default_stack_is_on_its_resource(synth: Synth) -> None:
+    default = synth(load_yaml(CONFIG_DIR / "qwen3-4b.yaml"))
+    found = {
+        (finding["acknowledgedAt"], finding["ruleName"])
+        for plugin in default.report["pluginReports"]
+        for finding in plugin.get("suppressedViolations", [])
+    }
+    streams = (
+        "arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/sagemaker/Endpoints/qwen3-4b"
+    )
+    assert found == {
+        ("qwen3-4b/Llm/LogGroup", "NIST.800.53.R5-CloudWatchLogGroupEncrypted"),
+        ("qwen3-4b/Llm/LogGroup", "HIPAA.Security-CloudWatchLogGroupEncrypted"),
+        ("qwen3-4b/Llm/EndpointConfig", "NIST.800.53.R5-SageMakerEndpointConfigurationKMSKeyConfigured"),
+        ("qwen3-4b/Llm/EndpointConfig", "HIPAA.Security-SageMakerEndpointConfigurationKMSKeyConfigured"),
+        ("qwen3-4b/Llm/ExecutionRole/Policy", "AwsSolutions-IAM5[Resource::*]"),
+        ("qwen3-4b/Llm/ExecutionRole/Policy", f"AwsSolutions-IAM5[Resource::{streams}:log-stream:*]"),
+        ("qwen3-4b/Llm/InvokerPolicy/Resource", "AwsSolutions-IAM5[Resource::*]"),
+    }
+
+
+def _tiny_app(outdir: Path) -> tuple[Any, Any]:
     import aws_cdk as cdk
-    from aws_cdk import aws_iam as iam
 
     from stacks import add_nag_packs
 
-    app = cdk.App(outdir=str(tmp_path))
+    app = cdk.App(outdir=str(outdir))
     add_nag_packs(app)
-    stack = cdk.Stack(app, "Wide")
+    return app, cdk.Stack(app, "Tiny")
+
+
+def test_a_stack_wide_or_stale_acknowledgment_is_a_problem(tmp_path: Path) -> None:
+    from aws_cdk import aws_iam as iam
+
+    from sagemaker_openai.constructs._nag import AWS_SOLUTIONS, HIPAA, acknowledge
+
+    app, stack = _tiny_app(tmp_path)
+    policy = iam.ManagedPolicy(
+        stack, "Wide", statements=[iam.PolicyStatement(actions=["s3:GetObject"], resources=["*"])]
+    )
+    acknowledge(stack, "IAM5[Resource::*]", "a reason for every policy of the stack", packs=(AWS_SOLUTIONS,))
+    acknowledge(stack, "IAMNoInlinePolicy", "nothing here has an inline policy", packs=(HIPAA,))
+    # cdk-nag v3 matches acknowledgments by exact ID: a rule family or a pattern suppresses nothing.
+    acknowledge(policy, "IAM5", "every wildcard of this policy", packs=(AWS_SOLUTIONS,))
+    app.synth()
+    tiny = Synthesized(
+        template={},
+        report=json.loads((tmp_path / "validation-report.json").read_text()),
+        outdir=tmp_path,
+        stack_name="Tiny",
+    )
+    assert acknowledgment_problems(tiny) == [
+        "Tiny: acknowledges AwsSolutions-IAM5[Resource::*] of Tiny/Wide/Resource, not its own",
+        "Tiny: HIPAA.Security::HIPAA.Security-IAMNoInlinePolicy acknowledges no finding",
+        "Tiny/Wide: AwsSolutions::AwsSolutions-IAM5 acknowledges no finding",
+    ]
+
+
+def test_an_unacknowledged_finding_fails_the_synth(tmp_path: Path) -> None:
+    from aws_cdk import aws_iam as iam
+
+    app, stack = _tiny_app(tmp_path)
     iam.ManagedPolicy(
         stack, "Wide", statements=[iam.PolicyStatement(actions=["s3:GetObject"], resources=["*"])]
     )
     with pytest.raises(RuntimeError, match="AwsSolutions-IAM5"):
         app.synth()
+
+
+@pytest.mark.parametrize(
+    ("failing", "acknowledged"), [("NIST.800.53.R5", "HIPAA.Security"), ("HIPAA.Security", "NIST.800.53.R5")]
+)
+def test_nist_and_hipaa_each_fail_the_synth_on_their_own_finding(
+    tmp_path: Path, failing: str, acknowledged: str
+) -> None:
+    """A log group without a customer key is a finding of both packs; with one pack's acknowledged, the
+    other pack alone stops the synth."""
+    from aws_cdk import aws_logs as logs
+
+    from sagemaker_openai.constructs._nag import acknowledge
+
+    app, stack = _tiny_app(tmp_path)
+    group = logs.LogGroup(stack, "Logs", retention=logs.RetentionDays.ONE_MONTH)
+    acknowledge(group, "CloudWatchLogGroupEncrypted", "the other pack's finding", packs=(acknowledged,))
+    with pytest.raises(RuntimeError) as caught:
+        app.synth()
+    assert f"Acknowledge with '{failing}::{failing}-CloudWatchLogGroupEncrypted'" in str(caught.value)
+    assert f"{acknowledged}-CloudWatchLogGroupEncrypted" not in str(caught.value)
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,17 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import CONFIG_DIR, FIXTURES, Synthesized, load_yaml, resolve
+from tests.conftest import (
+    COMMERCIAL,
+    CONFIG_DIR,
+    FIXTURES,
+    Synthesized,
+    arn_join,
+    cloudformation_values,
+    load_yaml,
+    references,
+    resolve,
+)
 
 Synth = Callable[[dict[str, Any]], Synthesized]
 DEFAULT = load_yaml(CONFIG_DIR / "qwen3-4b.yaml")
@@ -114,23 +124,6 @@ def test_no_resource_is_retained_on_destroy(default: Synthesized) -> None:
         assert resource.get("DeletionPolicy", "Delete") == "Delete", logical_id
 
 
-def _arn(service: str, resource: str, *, region: Any = None, account: Any = None) -> dict[str, Any]:
-    return {
-        "Fn::Join": [
-            "",
-            [
-                "arn:",
-                {"Ref": "AWS::Partition"},
-                f":{service}:",
-                region if region is not None else {"Ref": "AWS::Region"},
-                ":",
-                account if account is not None else {"Ref": "AWS::AccountId"},
-                resource,
-            ],
-        ]
-    }
-
-
 def test_execution_role_policy_is_exactly_least_privilege(default: Synthesized) -> None:
     mapping_id = next(iter(default.template["Mappings"]))
     registry_account = {"Fn::FindInMap": [mapping_id, {"Ref": "AWS::Region"}, "account"]}
@@ -140,7 +133,7 @@ def test_execution_role_policy_is_exactly_least_privilege(default: Synthesized) 
             "Sid": "PullImage",
             "Effect": "Allow",
             "Action": ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
-            "Resource": _arn("ecr", ":repository/vllm", account=registry_account),
+            "Resource": arn_join("ecr", ":repository/vllm", account=registry_account),
         },
         {
             "Sid": "WriteLogs",
@@ -152,8 +145,8 @@ def test_execution_role_policy_is_exactly_least_privilege(default: Synthesized) 
                 "logs:PutLogEvents",
             ],
             "Resource": [
-                _arn("logs", ":log-group:/aws/sagemaker/Endpoints/qwen3-4b"),
-                _arn("logs", ":log-group:/aws/sagemaker/Endpoints/qwen3-4b:log-stream:*"),
+                arn_join("logs", ":log-group:/aws/sagemaker/Endpoints/qwen3-4b"),
+                arn_join("logs", ":log-group:/aws/sagemaker/Endpoints/qwen3-4b:log-stream:*"),
             ],
         },
         {"Sid": "PutMetrics", "Effect": "Allow", "Action": "cloudwatch:PutMetricData", "Resource": "*"},
@@ -161,12 +154,22 @@ def test_execution_role_policy_is_exactly_least_privilege(default: Synthesized) 
 
 
 def test_execution_role_trusts_sagemaker_and_carries_only_its_policy(default: Synthesized) -> None:
-    _, role = default.described("AWS::IAM::Role", "Pulls the vLLM")
+    role_id, role = default.described("AWS::IAM::Role", "Pulls the vLLM")
+    policy_id, _ = default.described("AWS::IAM::ManagedPolicy", "SageMaker execution role")
     props = role["Properties"]
-    assert props["AssumeRolePolicyDocument"]["Statement"] == [
-        {"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}}
-    ]
-    assert len(props["ManagedPolicyArns"]) == 1
+    assert props["AssumeRolePolicyDocument"] == {
+        "Statement": [
+            {
+                "Action": "sts:AssumeRole",
+                "Effect": "Allow",
+                "Principal": {"Service": "sagemaker.amazonaws.com"},
+            }
+        ],
+        "Version": "2012-10-17",
+    }
+    assert props["ManagedPolicyArns"] == [{"Ref": policy_id}]
+    model = default.one("AWS::SageMaker::Model")["Properties"]
+    assert model["ExecutionRoleArn"] == {"Fn::GetAtt": [role_id, "Arn"]}
     assert "Policies" not in props
     assert "FullAccess" not in str(default.template)
 
@@ -203,32 +206,39 @@ def test_s3_weights_are_read_from_their_prefix_only(s3: Synthesized) -> None:
 
 
 def test_invoker_policy_allows_this_endpoint_and_bearer_tokens_only(default: Synthesized) -> None:
-    endpoint_id = _logical_id(default, "AWS::SageMaker::Endpoint")
+    """AWS's example policy for the OpenAI route: CallWithBearerToken on * without a condition."""
     assert default.policy_statements("Call one SageMaker AI endpoint") == [
         {
             "Sid": "InvokeEndpoint",
             "Effect": "Allow",
             "Action": "sagemaker:InvokeEndpoint",
-            "Resource": {"Fn::GetAtt": [endpoint_id, "EndpointArn"]},
+            "Resource": arn_join("sagemaker", ":endpoint/qwen3-4b"),
         },
         {
             "Sid": "UseBearerTokens",
             "Effect": "Allow",
             "Action": "sagemaker:CallWithBearerToken",
             "Resource": "*",
-            "Condition": {"StringEquals": {"aws:ResourceAccount": "${aws:PrincipalAccount}"}},
         },
     ]
 
 
 def test_invoker_role_trusts_the_deploying_account_by_default(default: Synthesized) -> None:
-    _, role = default.described("AWS::IAM::Role", "Calls the endpoint")
+    role_id, role = default.described("AWS::IAM::Role", "Calls the endpoint")
     props = role["Properties"]
-    principal = props["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]["AWS"]
-    assert resolve(principal, REFS) == "arn:aws:iam::123456789012:root"
+    root = ["arn:", {"Ref": "AWS::Partition"}, ":iam::", {"Ref": "AWS::AccountId"}, ":root"]
+    assert props["AssumeRolePolicyDocument"] == {
+        "Statement": [
+            {"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"AWS": {"Fn::Join": ["", root]}}}
+        ],
+        "Version": "2012-10-17",
+    }
     assert props["MaxSessionDuration"] == 3600
     policy_id, _ = default.described("AWS::IAM::ManagedPolicy", "Call one")
     assert props["ManagedPolicyArns"] == [{"Ref": policy_id}]
+    # Named by ARN, not referenced: the invoker is created at the start of a deploy, not after the endpoint.
+    assert references(default.template, policy_id) == set()
+    assert references(default.template, role_id) == {policy_id}
 
 
 def test_outputs_resolve_to_the_documented_url_and_client_config(default: Synthesized) -> None:
@@ -246,13 +256,7 @@ def test_outputs_resolve_to_the_documented_url_and_client_config(default: Synthe
             "ClientConfig",
         ]
     )
-    endpoint_id = _logical_id(default, "AWS::SageMaker::Endpoint")
-    refs = REFS | {
-        f"{endpoint_id}.EndpointName": "qwen3-4b",
-        f"{endpoint_id}.EndpointArn": "arn:aws:sagemaker:us-east-1:123456789012:endpoint/qwen3-4b",
-    }
-    refs |= {f"{k}.Arn": f"arn:aws:iam::123456789012:role/{k}" for k in default.resources("AWS::IAM::Role")}
-    refs |= {k: f"arn:aws:iam::123456789012:policy/{k}" for k in default.resources("AWS::IAM::ManagedPolicy")}
+    refs = cloudformation_values(default, COMMERCIAL)
     url = "https://runtime.sagemaker.us-east-1.amazonaws.com/endpoints/qwen3-4b/openai/v1"
     assert resolve(outputs["OpenAIBaseUrl"]["Value"], refs) == url
     assert resolve(outputs["Region"]["Value"], refs) == "us-east-1"
