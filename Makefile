@@ -59,7 +59,7 @@ deploy: setup
 synth: setup
 	@echo "==> cdk synth (with the AwsSolutions, NIST 800-53 R5 and HIPAA Security packs)"
 	@npx cdk synth $(CDK_ARGS) -q
-	@$(BIN)/python -m scripts.synth_report cdk.out
+	@$(BIN)/python -m scripts.synth_report cdk.out --config "$(CONFIG)"
 
 destroy: setup
 	@$(BIN)/python -m scripts.preflight --config "$(CONFIG)" $(if $(STACK_NAME),--stack-name "$(STACK_NAME)") --no-bootstrap-check
