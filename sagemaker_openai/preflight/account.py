@@ -13,8 +13,8 @@ from sagemaker_openai.preflight.report import Context, Finding, error_code, info
 BOOTSTRAP_VERSION_PARAMETER = "/cdk-bootstrap/hnb659fds/version"
 # The synthesized template's CheckBootstrapVersion rule refuses versions 1 to 5.
 MIN_BOOTSTRAP_VERSION = 6
-# Endpoints in these states hold no instances.
-_IDLE_STATES = frozenset({"Failed", "Deleting", "OutOfService"})
+# Endpoints in these states hold no instances (or are releasing them).
+_IDLE_STATES = frozenset({"Failed", "Deleting"})
 
 
 def check_bootstrap(ctx: Context) -> list[Finding]:
@@ -96,8 +96,13 @@ def _instances_in_use(ctx: Context, instance_type: str) -> tuple[int, bool]:
     ours = ctx.config.endpoint_name
 
     def count(endpoint: dict[str, Any]) -> int:
-        with needs("sagemaker:DescribeEndpoint"):
-            described = sagemaker.describe_endpoint(EndpointName=endpoint["EndpointName"])
+        try:
+            with needs("sagemaker:DescribeEndpoint"):
+                described = sagemaker.describe_endpoint(EndpointName=endpoint["EndpointName"])
+        except ClientError as exc:
+            if error_code(exc) == "ValidationException":  # deleted since it was listed
+                return 0
+            raise
         with needs("sagemaker:DescribeEndpointConfig"):
             types = {
                 v["VariantName"]: v.get("InstanceType")
