@@ -150,13 +150,3 @@ def write_manifest(client: S3Client, prefix: S3Prefix, manifest: Manifest) -> No
         Body=manifest.to_json().encode(),
         ContentType="application/json",
     )
-
-
-def read_manifest(client: S3Client, prefix: S3Prefix) -> Manifest | None:
-    try:
-        body = client.get_object(Bucket=prefix.bucket, Key=prefix.key(MANIFEST_NAME))["Body"].read()
-    except ClientError as exc:
-        if _not_found(exc):
-            return None
-        raise
-    return Manifest.from_json(body.decode())
