@@ -8,9 +8,14 @@ credentials, so that a deleted bucket or subnet never blocks a teardown.
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import boto3
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, session: "boto3.Session | None" = None) -> int:
+    """Exit status for `make`: 0 when the deploy may go on; `session` is for tests (default: the caller's)."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--config", required=True)
     parser.add_argument("--stack-name")
@@ -27,7 +32,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         config = load_config(args.config, stack_name=args.stack_name)
-        ctx = identify(config)
+        ctx = identify(config, session)
     except (ConfigError, Fatal) as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 1

@@ -43,10 +43,13 @@ class Stubs:
             self.stubbers[service] = self._stack.enter_context(Stubber(client))
         return self.stubbers[service]
 
+    def session(self) -> StubbedSession:
+        return StubbedSession(**self.clients)
+
     def context(self, config: dict[str, Any], *, partition: str = "aws") -> report.Context:
         return report.Context(
             config=parse_config(config),
-            session=StubbedSession(**self.clients),
+            session=self.session(),
             account=ACCOUNT,
             region=REGION,
             partition=partition,

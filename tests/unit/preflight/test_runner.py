@@ -91,3 +91,32 @@ def test_the_log_groups_checked_are_the_ones_the_stack_creates(
 
 def test_report_without_problems_says_so() -> None:
     assert Report("Stack s", []).lines() == ["Stack s", "no problems found"]
+
+
+def test_the_make_entry_point_fails_on_a_problem_and_destroy_checks_only_credentials(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from scripts.preflight import main
+
+    identity = {"Account": ACCOUNT, "Arn": f"arn:aws:iam::{ACCOUNT}:user/me", "UserId": "AIDAEXAMPLE"}
+    with stubs() as aws:
+        aws["sts"].add_response("get_caller_identity", identity)
+        code = main(["--config", str(CONFIG_DIR / "qwen3-4b.yaml"), "--credentials-only"], aws.session())
+    assert code == 0
+    assert capsys.readouterr().out.startswith(f"Stack qwen3-4b: account {ACCOUNT}, region {REGION} (")
+
+    with stubs() as aws:
+        aws["sts"].add_response("get_caller_identity", identity)
+        aws["ssm"].add_client_error("get_parameter", service_error_code="ParameterNotFound")
+        for service, operation in (
+            ("service-quotas", "list_service_quotas"),
+            ("logs", "describe_log_groups"),
+            ("pricing", "get_products"),
+        ):
+            denied(aws[service], operation)
+        code = main(["--config", str(CONFIG_DIR / "qwen3-4b.yaml"), "--stack-name", "ci-42"], aws.session())
+    out = capsys.readouterr().out.splitlines()
+    assert code == 1
+    assert out[0].startswith(f"Stack ci-42: account {ACCOUNT}, region {REGION} (")
+    assert out[-1] == "1 problem(s): fix them, then run `make preflight` again"
+    assert sum("skipped: needs" in line for line in out) == 3
