@@ -16,10 +16,11 @@ CDK_ARGS := -c config=$(CONFIG) $(if $(STACK_NAME),-c stack_name=$(STACK_NAME))
 # CI has no one to answer the IAM-change prompt.
 APPROVAL ?= $(if $(filter true,$(CI)),never,broadening)
 
-.PHONY: help setup deploy synth destroy test lint format bench lock clean
+.PHONY: help setup deploy preflight synth destroy test lint format bench lock clean
 
 help:
 	@echo "make deploy   deploy CONFIG (default $(CONFIG)) to the current AWS account and region"
+	@echo "make preflight  check CONFIG against the account (quota, bootstrap, weights, ...) and state its cost"
 	@echo "make synth    synthesize offline, run every validator, print the resources and URL template"
 	@echo "make destroy  delete the stack of CONFIG and everything it created"
 	@echo "make test     lint, type-check and run the test suite (what CI runs)"
@@ -51,18 +52,23 @@ node_modules/.installed: package.json package-lock.json
 	@$(UV) pip sync -q --python .tools/checkov/bin/python tools/checkov.lock
 	@touch $@
 
+PREFLIGHT := $(BIN)/python -m scripts.preflight --config "$(CONFIG)" $(if $(STACK_NAME),--stack-name "$(STACK_NAME)")
+
+preflight: setup
+	@$(PREFLIGHT)
+
 deploy: setup
-	@$(BIN)/python -m scripts.preflight --config "$(CONFIG)" $(if $(STACK_NAME),--stack-name "$(STACK_NAME)")
+	@$(PREFLIGHT)
 	@npx cdk deploy $(CDK_ARGS) --require-approval $(APPROVAL) --outputs-file "$(OUTPUTS)" --progress events
 	@echo "Outputs written to $(OUTPUTS); try: $(BIN)/sagemaker-openai outputs --outputs-file $(OUTPUTS)"
 
 synth: setup
 	@echo "==> cdk synth (with the AwsSolutions, NIST 800-53 R5 and HIPAA Security packs)"
 	@npx cdk synth $(CDK_ARGS) -q
-	@$(BIN)/python -m scripts.synth_report cdk.out
+	@$(BIN)/python -m scripts.synth_report cdk.out --config "$(CONFIG)"
 
 destroy: setup
-	@$(BIN)/python -m scripts.preflight --config "$(CONFIG)" $(if $(STACK_NAME),--stack-name "$(STACK_NAME)") --no-bootstrap-check
+	@$(PREFLIGHT) --credentials-only
 	@npx cdk destroy $(CDK_ARGS) --force
 
 lint: setup

@@ -1,5 +1,6 @@
-"""After `make synth`: run cfn-lint and checkov on the assembly and print what the stack creates."""
+"""After `make synth`: print what the stack creates and bills per hour, then run cfn-lint and checkov."""
 
+import argparse
 import json
 import sys
 from collections import Counter
@@ -35,15 +36,27 @@ def summarize(assembly: Path) -> tuple[list[str], list[tuple[Path, tuple[str, ..
     return lines, templates
 
 
+def cost_lines(config_path: str) -> list[str]:
+    from sagemaker_openai.config import load_config
+    from sagemaker_openai.cost import describe_cost
+
+    return describe_cost(load_config(config_path))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    assembly = Path((argv or sys.argv[1:] or ["cdk.out"])[0])
-    lines, templates = summarize(assembly)
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("assembly", nargs="?", default="cdk.out", type=Path)
+    parser.add_argument("--config", help="the deployment config, for the instance-hours per hour")
+    args = parser.parse_args(argv)
+    lines, templates = summarize(args.assembly)
+    if args.config is not None:
+        lines += cost_lines(args.config)
     print("\n".join(lines))
     print("==> cfn-lint")
     lint = run_cfn_lint(templates)
     print("\n".join(lint) if lint else "  no errors or warnings")
     print("==> checkov (CloudFormation checks)")
-    checkov = run_checkov(assembly)
+    checkov = run_checkov(args.assembly)
     skipped = sorted(set(checkov.skipped))
     print(f"  {checkov.passed} passed, {len(checkov.failed)} failed, skipped with a reason: {skipped}")
     for finding in checkov.failed:

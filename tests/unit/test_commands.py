@@ -1,10 +1,9 @@
-"""The commands a user runs: the real CDK CLI synth, and deploy's pre-flight without AWS credentials."""
+"""The commands a user runs: the real CDK CLI synth, and the pre-flight without AWS credentials."""
 
 import json
 import os
 import subprocess
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -85,54 +84,3 @@ def test_deploy_with_a_bad_config_stops_before_aws(tmp_path: Path) -> None:
     assert proc.stderr.strip() == (
         "Error: config/missing.yaml: config file not found (pass -c config=PATH or CONFIG=PATH)"
     )
-
-
-class _FakeSession:
-    """A boto3 session whose STS and SSM clients answer from activated botocore Stubbers."""
-
-    def __init__(self, region: str, ssm_error: str | None) -> None:
-        import boto3
-        from botocore.stub import Stubber
-
-        real = boto3.Session(
-            aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="secret", region_name=region
-        )
-        self.region_name = region
-        self._clients = {"sts": real.client("sts"), "ssm": real.client("ssm")}
-        sts, ssm = Stubber(self._clients["sts"]), Stubber(self._clients["ssm"])
-        identity = {"Account": "123456789012", "Arn": "arn:aws:iam::123456789012:user/me", "UserId": "AIDA"}
-        sts.add_response("get_caller_identity", identity)
-        if ssm_error:
-            ssm.add_client_error("get_parameter", service_error_code=ssm_error)
-        else:
-            ssm.add_response("get_parameter", {"Parameter": {"Name": "version", "Value": "30"}})
-        sts.activate()
-        ssm.activate()
-
-    def client(self, name: str) -> Any:
-        return self._clients[name]
-
-
-@pytest.fixture
-def east_config(tmp_path: Path) -> str:
-    path = tmp_path / "east.yaml"
-    path.write_text("region: us-east-1\n")
-    return str(path)
-
-
-def test_unbootstrapped_account_gets_the_bootstrap_command(east_config: str) -> None:
-    from scripts.preflight import check
-
-    with pytest.raises(SystemExit) as stopped:
-        check(east_config, None, bootstrap=True, session=_FakeSession("us-east-1", "ParameterNotFound"))  # type: ignore[arg-type]
-    assert str(stopped.value.code) == (
-        "Error: account 123456789012 is not bootstrapped for the CDK in us-east-1: run "
-        "`npx cdk bootstrap aws://123456789012/us-east-1`, then `make deploy` again"
-    )
-
-
-def test_bootstrapped_account_passes(east_config: str) -> None:
-    from scripts.preflight import check
-
-    summary = check(east_config, "ci-42", bootstrap=True, session=_FakeSession("us-east-1", None))  # type: ignore[arg-type]
-    assert summary == "Deploying stack ci-42 to account 123456789012 in us-east-1"

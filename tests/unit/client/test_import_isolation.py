@@ -7,7 +7,10 @@ import subprocess
 import sys
 
 FORBIDDEN_ROOTS = {"aws_cdk", "jsii", "constructs", "cdk_nag", "yaml", "pydantic", "sagemaker", "openai"}
+# stage-weights loads these when it runs, never on import (boto3 itself loads s3transfer's basics).
+FORBIDDEN_ROOTS |= {"huggingface_hub", "hf_xet"}
 FORBIDDEN_MODULES = {"sagemaker_openai.config", "sagemaker_openai.constructs", "stacks"}
+FORBIDDEN_MODULES |= {"boto3.s3.transfer", "s3transfer.manager", "sagemaker_openai.client.staging.hub"}
 
 
 def _loaded_after(statement: str) -> list[str]:

@@ -39,3 +39,11 @@ def test_debug_logs_of_a_whole_call_never_hold_the_token(
 def test_redact_replaces_every_token() -> None:
     text = "a sagemaker-api-key-c2FnZW1ha2Vy+/= b Bearer sagemaker-api-key-QUJD c"
     assert redact(text) == "a sagemaker-api-key-<redacted> b Bearer sagemaker-api-key-<redacted> c"
+
+
+def test_hugging_face_tokens_are_redacted() -> None:
+    token = "hf_" + "a1B2" * 9
+    assert redact(f"401 Unauthorized (Authorization: Bearer {token})") == (
+        "401 Unauthorized (Authorization: Bearer hf_<redacted>)"
+    )
+    assert redact("see hf_transfer and hf_hub_download") == "see hf_transfer and hf_hub_download"
