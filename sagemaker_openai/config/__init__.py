@@ -5,7 +5,7 @@ YAML gets the same checks. ``load_config`` turns every failure into one ``Config
 the file as the user gave it, the field and what is allowed. One module per concern:
 
 - ``model``: where a model's weights come from, its vLLM settings and the DLC image;
-- ``operations``: the invoker and the logs;
+- ``operations``: the invoker, logs, VPC, autoscaling, monitoring and KMS;
 - ``shapes``: the single-model and inference-component deployments built from the two above;
 - ``loading``: the YAML reader and the error messages.
 """
@@ -22,7 +22,16 @@ from sagemaker_openai.config.model import (
     VllmArgValue,
     VllmSettings,
 )
-from sagemaker_openai.config.operations import InvokerSpec, LogRetentionDays, LogsSpec
+from sagemaker_openai.config.operations import (
+    AlarmThresholds,
+    AutoscalingSpec,
+    InvokerSpec,
+    KmsSpec,
+    LogRetentionDays,
+    LogsSpec,
+    MonitoringSpec,
+    VpcSpec,
+)
 from sagemaker_openai.config.shapes import (
     DEFAULT_INSTANCE_TYPE,
     SINGLE_MODEL_KEY,
@@ -43,6 +52,8 @@ __all__ = [
     "ENV_ENTRY_MAX",
     "ENV_TOTAL_MAX",
     "SINGLE_MODEL_KEY",
+    "AlarmThresholds",
+    "AutoscalingSpec",
     "ComponentSpec",
     "ConfigWarning",
     "CopiesSpec",
@@ -53,15 +64,18 @@ __all__ = [
     "InferenceComponentConfig",
     "InvokerSpec",
     "KitConfig",
+    "KmsSpec",
     "LogRetentionDays",
     "LogsSpec",
     "ManagedScalingSpec",
     "ModelSpec",
+    "MonitoringSpec",
     "SingleModelConfig",
     "Spec",
     "TimeoutSeconds",
     "VllmArgValue",
     "VllmSettings",
+    "VpcSpec",
     "collect_warnings",
     "load_config",
     "parse_config",

@@ -7,6 +7,7 @@ from pydantic import Field, model_validator
 
 from sagemaker_openai import images
 from sagemaker_openai.config._base import Spec
+from sagemaker_openai.config.operations import check_kms_key_arn
 
 DEFAULT_HF_MODEL_ID = "Qwen/Qwen3-4B"
 
@@ -74,6 +75,8 @@ class ModelSpec(Spec):
     vllm: VllmSettings = Field(default_factory=VllmSettings)
     environment: dict[str, str] = Field(default_factory=dict)
     enable_network_isolation: bool | None = None
+    # The customer managed key of the weights' bucket, when it is not the deployment's kms key.
+    s3_kms_key_arn: str | None = None
 
     @model_validator(mode="after")
     def _check_source(self) -> Self:
@@ -91,6 +94,10 @@ class ModelSpec(Spec):
                 "enable_network_isolation cannot be true with hf_model_id: the container downloads the "
                 "weights from the Hugging Face Hub; stage them to S3 and use s3_uri"
             )
+        if self.s3_kms_key_arn is not None:
+            if self.s3_uri is None:
+                raise ValueError("s3_kms_key_arn applies to weights in S3; set s3_uri or remove it")
+            check_kms_key_arn("s3_kms_key_arn", self.s3_kms_key_arn)
         for name in self.environment:
             if not _ENV_NAME.match(name):
                 raise ValueError(f"environment key {name!r} is not a valid variable name")

@@ -6,9 +6,17 @@ from typing import Annotated, Literal, Self
 from pydantic import BaseModel, Field, TypeAdapter, model_validator
 
 from sagemaker_openai import images, naming
-from sagemaker_openai.config._base import Spec, TimeoutSeconds
+from sagemaker_openai.config._base import ConfigWarning, Spec, TimeoutSeconds
 from sagemaker_openai.config.model import DEFAULT_HF_MODEL_ID, ImageSpec, ModelSpec
-from sagemaker_openai.config.operations import InvokerSpec, LogsSpec
+from sagemaker_openai.config.operations import (
+    AutoscalingSpec,
+    InvokerSpec,
+    KmsSpec,
+    LogsSpec,
+    MonitoringSpec,
+    VpcSpec,
+    kms_key_region,
+)
 from sagemaker_openai.instances import INSTANCES, InstanceSpec
 
 DEFAULT_INSTANCE_TYPE = "ml.g6.2xlarge"
@@ -28,6 +36,9 @@ class DeploymentBase(Spec):
     routing_strategy: Literal["LEAST_OUTSTANDING_REQUESTS", "RANDOM"] = "LEAST_OUTSTANDING_REQUESTS"
     invoker: InvokerSpec = Field(default_factory=InvokerSpec)
     logs: LogsSpec = Field(default_factory=LogsSpec)
+    vpc: VpcSpec | None = None
+    monitoring: MonitoringSpec = Field(default_factory=MonitoringSpec)
+    kms: KmsSpec | None = None
     tags: dict[str, str] = Field(default_factory=lambda: {"managed-by": "sagemaker-openai"})
 
     @model_validator(mode="after")
@@ -38,12 +49,64 @@ class DeploymentBase(Spec):
                 f"use one of {', '.join(INSTANCES)}"
             )
         self._check_region()
+        self._check_kms()
         for key, value in self.tags.items():
             if not _TAG_KEY.match(key) or key.lower().startswith("aws:") or len(value) > 256:
                 raise ValueError(
                     f"tag {key!r}: keys are 1-128 characters without the aws: prefix, values at most 256"
                 )
         return self
+
+    def _check_kms(self) -> None:
+        if self.kms is None:
+            return
+        if self.kms.storage_volume and self.instance.nvme_instance_storage:
+            raise ValueError(
+                f"kms.storage_volume: {self.instance_type} has NVMe instance storage, which the instance "
+                "encrypts in hardware, and CreateEndpointConfig rejects a KmsKeyId for instance types with "
+                "local storage; set storage_volume: false"
+            )
+        if self.kms.key_arn is not None and self.region is not None:
+            key_region = kms_key_region(self.kms.key_arn)
+            if key_region != self.region:
+                raise ValueError(
+                    f"kms.key_arn is in {key_region} but region is {self.region}; CloudWatch Logs and SNS "
+                    "use only keys of their own region"
+                )
+
+    def _check_vpc_sources(self) -> None:
+        """Called by each shape once its models are known: the created VPC has no route to the internet."""
+        if self.vpc is None or not self.vpc.create:
+            return
+        for where, model in self.model_specs():
+            if model.hf_model_id is not None:
+                raise ValueError(
+                    f"{where}.hf_model_id: the VPC of vpc.create has no internet route, so the container "
+                    "cannot download from the Hugging Face Hub; copy the weights with "
+                    "`sagemaker-openai stage-weights` and set s3_uri instead"
+                )
+
+    def model_specs(self) -> list[tuple[str, ModelSpec]]:
+        """Every model of the deployment, with the field path that holds it."""
+        raise NotImplementedError
+
+    @property
+    def max_instance_count(self) -> int:
+        """The most instances of ``instance_type`` this deployment can run at once (for the quota check)."""
+        return self.instance_count
+
+    def warnings(self) -> list[ConfigWarning]:
+        if self.vpc is None or self.vpc.create:
+            return []
+        return [
+            ConfigWarning(
+                f"{where}.hf_model_id",
+                "the container downloads from the Hugging Face Hub through vpc.subnet_ids, which need a "
+                "NAT route to the internet; or stage the weights with `sagemaker-openai stage-weights`",
+            )
+            for where, model in self.model_specs()
+            if model.hf_model_id is not None
+        ]
 
     def _check_region(self) -> None:
         if self.region is None:
@@ -83,11 +146,19 @@ class SingleModelConfig(DeploymentBase):
 
     mode: Literal["single_model"] = "single_model"
     model: ModelSpec = Field(default_factory=lambda: ModelSpec(hf_model_id=DEFAULT_HF_MODEL_ID))
+    autoscaling: AutoscalingSpec | None = None
 
     @model_validator(mode="after")
     def _check_single_model(self) -> Self:
         if self.invoker.models is not None:
             raise ValueError("invoker.models applies to inference_component mode only; remove it")
+        self._check_vpc_sources()
+        scaling = self.autoscaling
+        if scaling is not None and not scaling.min_instances <= self.instance_count <= scaling.max_instances:
+            raise ValueError(
+                f"instance_count ({self.instance_count}) must lie between autoscaling.min_instances "
+                f"({scaling.min_instances}) and max_instances ({scaling.max_instances})"
+            )
         gpus = self.instance.gpus
         if self.model.vllm.tensor_parallel_size > gpus:
             raise ValueError(
@@ -95,6 +166,13 @@ class SingleModelConfig(DeploymentBase):
                 f"{self.instance_type} has {gpus} GPU(s); lower it or pick a larger instance_type"
             )
         return self
+
+    def model_specs(self) -> list[tuple[str, ModelSpec]]:
+        return [("model", self.model)]
+
+    @property
+    def max_instance_count(self) -> int:
+        return self.autoscaling.max_instances if self.autoscaling is not None else self.instance_count
 
 
 class CopiesSpec(Spec):
@@ -181,6 +259,7 @@ class InferenceComponentConfig(DeploymentBase):
                 f"min_instances ({scaling.min_instances}) and max_instances ({scaling.max_instances})"
             )
         self._check_fit()
+        self._check_vpc_sources()
         unknown = sorted(set(self.invoker.models or ()) - {model.key for model in self.models})
         if unknown:
             raise ValueError(f"invoker.models names unknown model keys {unknown}; use keys from models")
@@ -230,6 +309,13 @@ class InferenceComponentConfig(DeploymentBase):
 
     def component_name(self, model: ComponentSpec) -> str:
         return naming.inference_component_name(self.name, model.key)
+
+    def model_specs(self) -> list[tuple[str, ModelSpec]]:
+        return [(f"models[{index}]", model) for index, model in enumerate(self.models)]
+
+    @property
+    def max_instance_count(self) -> int:
+        return self.managed_instance_scaling.max_instances
 
 
 def _first_fit(models: list[ComponentSpec], spec: InstanceSpec, instances: int) -> list[str]:

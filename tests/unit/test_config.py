@@ -91,7 +91,7 @@ def test_wrong_type() -> None:
 def test_unknown_key_lists_the_allowed_ones() -> None:
     assert _error({"model": {"hf_model_id": "a/b", "vlm": {}}}) == (
         "cfg.yaml: model.vlm: unknown field; allowed here: enable_network_isolation, environment, "
-        "hf_model_id, s3_uri, served_model_name, vllm"
+        "hf_model_id, s3_kms_key_arn, s3_uri, served_model_name, vllm"
     )
 
 
