@@ -165,6 +165,17 @@ def log_group_with_retention(node: CfnResource) -> NagRuleCompliance:
     )
 
 
+MODEL = "AWS::SageMaker::Model"
+COMPONENT = "AWS::SageMaker::InferenceComponent"
+POLICIES = frozenset({"AWS::IAM::ManagedPolicy", "AWS::IAM::Policy", "AWS::IAM::Role"})
+# The resource types each rule looks at; the pack skips the others without a call into the rule.
+RULE_TYPES: dict[str, frozenset[str]] = {
+    "SecretInEnvironment": frozenset({MODEL, COMPONENT}),
+    "InvokerScopedToEndpoints": POLICIES,
+    "ComponentEndpointConfig": frozenset({"AWS::SageMaker::EndpointConfig"}),
+    "NetworkIsolationForS3Weights": frozenset({MODEL}),
+    "LogGroupRetention": frozenset({"AWS::SageMaker::Endpoint", COMPONENT}),
+}
 RULES: dict[str, tuple[RuleFunction, str, str]] = {
     "SecretInEnvironment": (
         secret_in_environment,
@@ -248,6 +259,9 @@ class SageMakerOpenAIChecks(NagPack):
 
     @jsii.member(jsii_name="checkResource")
     def _check_resource(self, node: CfnResource) -> None:
+        resource_type = node.cfn_resource_type
         for suffix, (check, info, explanation) in RULES.items():
+            if resource_type not in RULE_TYPES[suffix]:
+                continue
             # _Rule implements IApplyRule for jsii with read-only members; the Protocol wants setters.
             self._apply_rule(cast(IApplyRule, _Rule(node, suffix, check, info, explanation)))

@@ -82,6 +82,9 @@ def add_operations(
         weight_keys.insert(0, key.key_arn)
     if weight_keys:
         role_policy.add_statements(weights_decrypt_statement(weight_keys))
+    if key is not None and config.kms is not None and config.kms.storage_volume:
+        # Reached only by instance types without NVMe storage; the config refuses it for the others.
+        endpoint.endpoint_config.kms_key_id = key.key_arn
     scaling: dict[str, ScalingTarget] = {}
     components: list[MonitoredComponent] = []
     if isinstance(config, SingleModelConfig) and config.autoscaling is not None:

@@ -46,7 +46,8 @@ def _rule_family(rule: str) -> str:
 def test_nag_packs_pass_with_only_reasoned_acknowledgments(synth: Synth, path: Path) -> None:
     report = synth(load_yaml(path)).report
     plugins = {p["pluginName"]: p for p in report["pluginReports"]}
-    assert set(plugins) == PACKS
+    # The report lists a pack only when it has a finding or an acknowledgment; the kit's pack often has none.
+    assert PACKS - {"SageMakerOpenAI"} <= set(plugins) <= PACKS
     for name, plugin in plugins.items():
         assert plugin["conclusion"] == "success", name
         assert plugin["violations"] == [], name
