@@ -63,7 +63,7 @@ deploy: setup
 	@echo "Outputs written to $(OUTPUTS); try: $(BIN)/sagemaker-openai outputs --outputs-file $(OUTPUTS)"
 
 synth: setup
-	@echo "==> cdk synth (with the AwsSolutions, NIST 800-53 R5 and HIPAA Security packs)"
+	@echo "==> cdk synth (with the AwsSolutions, NIST 800-53 R5, HIPAA Security and SageMakerOpenAI packs)"
 	@npx cdk synth $(CDK_ARGS) -q
 	@$(BIN)/python -m scripts.synth_report cdk.out --config "$(CONFIG)"
 

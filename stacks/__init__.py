@@ -4,15 +4,19 @@ import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks
 
 from sagemaker_openai.config import KitConfig
+from sagemaker_openai.constructs.nag_rules import SageMakerOpenAIChecks
 from stacks.openai_endpoint_stack import OpenAIEndpointStack
 
 __all__ = ["OpenAIEndpointStack", "add_deployment", "add_nag_packs", "build_app"]
 
 
 def add_nag_packs(app: cdk.App) -> None:
-    """Run the AwsSolutions, NIST 800-53 R5 and HIPAA Security packs at synth; a finding fails it."""
+    """Run the AwsSolutions, NIST 800-53 R5, HIPAA Security and the kit's own packs at synth.
+
+    A finding fails the synth unless it is acknowledged beside its resource.
+    """
     cdk.Validations.of(app).add_plugins(
-        AwsSolutionsChecks(app), NIST80053R5Checks(app), HIPAASecurityChecks(app)
+        AwsSolutionsChecks(app), NIST80053R5Checks(app), HIPAASecurityChecks(app), SageMakerOpenAIChecks(app)
     )
 
 

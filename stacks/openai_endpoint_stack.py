@@ -14,6 +14,7 @@ from sagemaker_openai.constructs import (
     VllmEndpoint,
     add_openai_outputs,
 )
+from sagemaker_openai.constructs.operations import add_foundations, add_operations, encryption_key
 from sagemaker_openai.naming import logical_id_suffix
 
 
@@ -29,8 +30,10 @@ class OpenAIEndpointStack(Stack):
         )
         self.config = config
         self.endpoint: OpenAIEndpointBase
+        self.key, self.network = add_foundations(self, config)
+        kms_key = encryption_key(self.key)
         if isinstance(config, SingleModelConfig):
-            single = VllmEndpoint(self, "Llm", props=config)
+            single = VllmEndpoint(self, "Llm", props=config, encryption_key=kms_key)
             models = {
                 SINGLE_MODEL_KEY: ModelOutput(
                     base_url=single.openai_base_url, served_model_name=single.served_model_name
@@ -39,7 +42,7 @@ class OpenAIEndpointStack(Stack):
             suffixes = None
             self.endpoint = single
         else:
-            multi = InferenceComponentEndpoint(self, "Llm", props=config)
+            multi = InferenceComponentEndpoint(self, "Llm", props=config, encryption_key=kms_key)
             models = {
                 key: ModelOutput(
                     base_url=multi.openai_base_url(key),
@@ -50,6 +53,7 @@ class OpenAIEndpointStack(Stack):
             }
             suffixes = {key: logical_id_suffix(key) for key in models}
             self.endpoint = multi
+        self.monitoring = add_operations(self, config, self.endpoint, key=self.key, network=self.network)
         self.invoker_role = InvokerRole(
             self,
             "InvokerRole",

@@ -8,6 +8,7 @@ from sagemaker_openai.intrinsics import render_intrinsics
 AWS_SOLUTIONS = "AwsSolutions"
 NIST_R5 = "NIST.800.53.R5"
 HIPAA = "HIPAA.Security"
+KIT = "SageMakerOpenAI"
 
 
 def acknowledge(construct: IConstruct, rule: str, reason: str, *, packs: tuple[str, ...]) -> None:

@@ -4,6 +4,7 @@ from typing import cast
 
 from aws_cdk import ArnFormat, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
@@ -20,20 +21,30 @@ VARIANT_NAME = "AllTraffic"
 ENDPOINT_LOG_GROUP = "/aws/sagemaker/Endpoints/{name}"
 
 
-def log_group(scope: Construct, construct_id: str, *, name: str, spec: LogsSpec) -> logs.LogGroup:
+def log_group(
+    scope: Construct,
+    construct_id: str,
+    *,
+    name: str,
+    spec: LogsSpec,
+    encryption_key: kms.IKey | None = None,
+) -> logs.LogGroup:
     """A log group that SageMaker would otherwise create itself, outside the stack, with no retention."""
     group = logs.LogGroup(
         scope,
         construct_id,
         log_group_name=name,
         removal_policy=RemovalPolicy.RETAIN if spec.retain_on_delete else RemovalPolicy.DESTROY,
+        encryption_key=encryption_key,
     )
     resource = cast(logs.CfnLogGroup, group.node.default_child)
     # RetentionDays is an enum of names; the config holds the number CloudWatch Logs takes.
     resource.retention_in_days = spec.retention_days
+    if encryption_key is not None:
+        return group
     why = (
         "CloudWatch Logs encrypts every log group at rest with service-managed keys; a customer key "
-        "(KmsKeyId) is an option the operations work adds."
+        "(KmsKeyId) is used when the config sets kms."
     )
     acknowledge(group, "CloudWatchLogGroupEncrypted", why, packs=(NIST_R5, HIPAA))
     resource.add_metadata("checkov", {"skip": [{"id": "CKV_AWS_158", "comment": why}]})
@@ -62,12 +73,22 @@ class OpenAIEndpointBase(Construct):
     endpoint: sagemaker.CfnEndpoint
     invoker_policy: InvokerPolicy
 
-    def __init__(self, scope: Construct, construct_id: str, *, props: DeploymentBase) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        props: DeploymentBase,
+        encryption_key: kms.IKey | None = None,
+    ) -> None:
         super().__init__(scope, construct_id)
         self._endpoint_arn = sagemaker_arn(self, "endpoint", props.endpoint_name)
+        self.encryption_key = encryption_key
         self.image = VllmImage(self, "Image", spec=props.image)
         self.log_group_name = ENDPOINT_LOG_GROUP.format(name=props.endpoint_name)
-        self.log_group = log_group(self, "LogGroup", name=self.log_group_name, spec=props.logs)
+        self.log_group = log_group(
+            self, "LogGroup", name=self.log_group_name, spec=props.logs, encryption_key=encryption_key
+        )
 
     @property
     def endpoint_name(self) -> str:
@@ -110,8 +131,15 @@ class OpenAIEndpointBase(Construct):
 class VllmEndpoint(OpenAIEndpointBase):
     """One vLLM model on a single-model endpoint, answering at ``/endpoints/<name>/openai/v1``."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, props: SingleModelConfig) -> None:
-        super().__init__(scope, construct_id, props=props)
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        props: SingleModelConfig,
+        encryption_key: kms.IKey | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id, props=props, encryption_key=encryption_key)
         location = props.model.s3_location()
         self.execution_role = ExecutionRole(
             self,

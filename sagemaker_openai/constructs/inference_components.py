@@ -1,5 +1,6 @@
 """An endpoint that hosts several vLLM models as inference components, each at its own URL."""
 
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
@@ -32,12 +33,17 @@ class InferenceComponent(Construct):
         defaults: DeploymentBase,
         logs: LogsSpec,
         field: str,
+        encryption_key: kms.IKey | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.spec = spec
         self.component_name = component_name
         self.log_group = log_group(
-            self, "LogGroup", name=COMPONENT_LOG_GROUP.format(name=component_name), spec=logs
+            self,
+            "LogGroup",
+            name=COMPONENT_LOG_GROUP.format(name=component_name),
+            spec=logs,
+            encryption_key=encryption_key,
         )
         self.model = VllmModel(self, "Model", spec=spec, image=image, role=role, field=field)
         self.resource = sagemaker.CfnInferenceComponent(
@@ -89,8 +95,15 @@ class InferenceComponentEndpoint(OpenAIEndpointBase):
     its config and the models.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, props: InferenceComponentConfig) -> None:
-        super().__init__(scope, construct_id, props=props)
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        props: InferenceComponentConfig,
+        encryption_key: kms.IKey | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id, props=props, encryption_key=encryption_key)
         names = {model.key: props.component_name(model) for model in props.models}
         weights = [
             WeightsLocation(*loc) for model in props.models if (loc := model.s3_location()) is not None
@@ -144,6 +157,7 @@ class InferenceComponentEndpoint(OpenAIEndpointBase):
                 defaults=props,
                 logs=props.logs,
                 field=f"models[{index}]",
+                encryption_key=encryption_key,
             )
             for index, model in enumerate(props.models)
         }

@@ -4,6 +4,7 @@ from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from sagemaker_openai.config import ModelSpec
+from sagemaker_openai.constructs._nag import KIT, acknowledge
 from sagemaker_openai.constructs.execution_role import ExecutionRole
 from sagemaker_openai.constructs.image import VllmImage
 from sagemaker_openai.vllm_env import container_environment
@@ -50,6 +51,14 @@ class VllmModel(Construct):
         )
         # ExecutionRoleArn is a GetAtt of the role, whose ManagedPolicyArns reference the policy, so
         # CreateModel runs only once the role has its permissions.
+        if location is not None and not spec.network_isolation:
+            acknowledge(
+                self.resource,
+                "NetworkIsolationForS3Weights",
+                f"The config sets {field}.enable_network_isolation: false, so the container may reach the "
+                "network although its weights come from S3.",
+                packs=(KIT,),
+            )
         if not spec.network_isolation:
             self.resource.add_metadata(
                 "checkov",

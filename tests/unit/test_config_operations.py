@@ -233,6 +233,6 @@ def test_storage_volume_is_refused_on_every_instance_type_of_today() -> None:
 def test_max_instance_count_is_what_the_quota_must_cover() -> None:
     assert parse_config({"instance_count": 2}).max_instance_count == 2
     assert parse_config({"autoscaling": SCALING}).max_instance_count == 3
-    ic = parse_config(_ic([IC_MODEL], managed_instance_scaling={"min_instances": 0, "max_instances": 4}))
+    ic = parse_config(_ic([IC_MODEL], managed_instance_scaling={"min_instances": 1, "max_instances": 4}))
     assert isinstance(ic, InferenceComponentConfig)
     assert ic.max_instance_count == 4

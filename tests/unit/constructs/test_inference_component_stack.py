@@ -175,7 +175,11 @@ def test_scale_to_zero_wakes_up_on_the_first_request(zero: Synthesized) -> None:
         "Cooldown": 60,
         "StepAdjustments": [{"MetricIntervalLowerBound": 0, "ScalingAdjustment": 1}],
     }
-    alarm = zero.one("AWS::CloudWatch::Alarm")["Properties"]
+    (alarm,) = [
+        v["Properties"]
+        for v in zero.resources("AWS::CloudWatch::Alarm").values()
+        if v["Properties"].get("AlarmActions") == [{"Fn::GetAtt": [step_id, "Arn"]}]
+    ]
     assert alarm["Namespace"] == "AWS/SageMaker"
     assert alarm["MetricName"] == "NoCapacityInvocationFailures"
     assert alarm["Dimensions"] == [{"Name": "InferenceComponentName", "Value": "qwen3-4b-zero-qwen3-4b"}]
@@ -186,7 +190,6 @@ def test_scale_to_zero_wakes_up_on_the_first_request(zero: Synthesized) -> None:
         1,
     )
     assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
-    assert alarm["AlarmActions"] == [{"Fn::GetAtt": [step_id, "Arn"]}]
 
 
 def _log_arns(*groups: str) -> list[dict[str, Any]]:

@@ -12,7 +12,7 @@ from tests.conftest import CONFIG_DIR, EXAMPLE_CONFIGS, FIXTURES, ROOT, Synthesi
 
 Synth = Callable[[dict[str, Any]], Synthesized]
 ALL_CONFIGS = [*EXAMPLE_CONFIGS, *sorted(FIXTURES.glob("*.yaml"))]
-PACKS = {"AwsSolutions", "NIST.800.53.R5", "HIPAA.Security"}
+PACKS = {"AwsSolutions", "NIST.800.53.R5", "HIPAA.Security", "SageMakerOpenAI"}
 # The only findings the kit acknowledges, each with the AWS fact behind it (see the constructs).
 ACKNOWLEDGED_RULES = {
     "AwsSolutions-IAM5[Resource::*]",
@@ -20,13 +20,23 @@ ACKNOWLEDGED_RULES = {
     "HIPAA.Security-CloudWatchLogGroupEncrypted",
     "NIST.800.53.R5-SageMakerEndpointConfigurationKMSKeyConfigured",
     "HIPAA.Security-SageMakerEndpointConfigurationKMSKeyConfigured",
+    "NIST.800.53.R5-CloudWatchAlarmAction",
+    "HIPAA.Security-CloudWatchAlarmAction",
+    "NIST.800.53.R5-VPCDefaultSecurityGroupClosed",
+    "HIPAA.Security-VPCDefaultSecurityGroupClosed",
+    "AwsSolutions-SNS2",
+    "NIST.800.53.R5-SNSEncryptedKMS",
+    "HIPAA.Security-SNSEncryptedKMS",
+    "SageMakerOpenAI-NetworkIsolationForS3Weights",
 }
 
 
 def _rule_family(rule: str) -> str:
-    """IAM5 findings on a log-stream or S3-prefix wildcard fold into their own families."""
+    """IAM5 findings on a log-stream, S3-prefix or network-interface wildcard fold into their own families."""
     if ":log-stream:*]" in rule:
         return "AwsSolutions-IAM5[log-stream]"
+    if rule.endswith(":network-interface/*]"):
+        return "AwsSolutions-IAM5[network-interface]"
     if rule.startswith("AwsSolutions-IAM5[Resource::arn:") and ":s3:::" in rule:
         return "AwsSolutions-IAM5[s3-prefix]"
     return rule
@@ -63,7 +73,8 @@ def acknowledgment_problems(s: Synthesized) -> list[str]:
 def test_nag_packs_pass_with_only_reasoned_acknowledgments(synth: Synth, path: Path) -> None:
     synthesized = synth(load_yaml(path))
     plugins = {p["pluginName"]: p for p in synthesized.report["pluginReports"]}
-    assert set(plugins) == PACKS
+    # The report lists a pack only when it has a finding or an acknowledgment; the kit's pack often has none.
+    assert PACKS - {"SageMakerOpenAI"} <= set(plugins) <= PACKS
     for name, plugin in plugins.items():
         assert plugin["conclusion"] == "success", name
         assert plugin["violations"] == [], name
@@ -72,6 +83,7 @@ def test_nag_packs_pass_with_only_reasoned_acknowledgments(synth: Synth, path: P
             assert _rule_family(finding["ruleName"]) in ACKNOWLEDGED_RULES | {
                 "AwsSolutions-IAM5[log-stream]",
                 "AwsSolutions-IAM5[s3-prefix]",
+                "AwsSolutions-IAM5[network-interface]",
             }, finding["ruleName"]
     assert acknowledgment_problems(synthesized) == []
 
@@ -198,7 +210,7 @@ def test_checkov_reports_nothing(templates: list[tuple[Path, tuple[str, ...]]], 
     result = run_checkov(tmp_path)
     assert result.failed == [], result.failed
     assert result.passed > 20, "checkov ran its CloudFormation checks"
-    assert set(result.skipped) <= {"CKV_AWS_370", "CKV_AWS_158"}, result.skipped
+    assert set(result.skipped) <= {"CKV_AWS_370", "CKV_AWS_158", "CKV_AWS_26"}, result.skipped
 
 
 def test_app_py_reports_a_bad_config_in_one_line(tmp_path: Path) -> None:

@@ -46,6 +46,7 @@ def _logical_id(s: Synthesized, resource_type: str) -> str:
 def test_resources_are_exactly_the_promised_ones(default: Synthesized) -> None:
     types = sorted(v["Type"] for v in default.template["Resources"].values())
     assert types == [
+        *["AWS::CloudWatch::Alarm"] * 4,
         "AWS::IAM::ManagedPolicy",
         "AWS::IAM::ManagedPolicy",
         "AWS::IAM::Role",
