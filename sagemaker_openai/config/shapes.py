@@ -7,9 +7,11 @@ from pydantic import BaseModel, Field, TypeAdapter, model_validator
 
 from sagemaker_openai import images, naming
 from sagemaker_openai.config._base import Spec, TimeoutSeconds
-from sagemaker_openai.config.model import DEFAULT_HF_MODEL_ID, ImageSpec, ModelSpec
+from sagemaker_openai.config.model import DEFAULT_HF_MODEL_ID, ImageSpec, ModelSpec, VllmSettings
 from sagemaker_openai.config.operations import InvokerSpec, LogsSpec
 from sagemaker_openai.instances import INSTANCES, InstanceSpec
+from sagemaker_openai.vllm_catalog import load_catalog
+from sagemaker_openai.vllm_flags import check_flags
 
 DEFAULT_INSTANCE_TYPE = "ml.g6.2xlarge"
 SINGLE_MODEL_KEY = "default"
@@ -44,6 +46,32 @@ class DeploymentBase(Spec):
                     f"tag {key!r}: keys are 1-128 characters without the aws: prefix, values at most 256"
                 )
         return self
+
+    @model_validator(mode="after")
+    def _check_vllm_flags(self) -> Self:
+        """Refuse at synth the flags that the image's vLLM release would refuse when the container starts."""
+        version = self.image.flag_catalog_version()
+        catalog = load_catalog(version) if version else None
+        if catalog is None:
+            return self  # ImageSpec.warnings says the flags are unchecked
+        problems = [
+            problem
+            for path, spec in self.model_specs()
+            for problem in check_flags(
+                spec.vllm.user_flags(f"{path}.vllm"),
+                catalog,
+                dlc_version=version,
+                vllm_path=f"{path}.vllm",
+                typed_fields=VllmSettings.typed_flags(),
+            )
+        ]
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def model_specs(self) -> list[tuple[str, ModelSpec]]:
+        """Each model with its key path in the config (``model``, ``models[1]``)."""
+        return []
 
     def _check_region(self) -> None:
         if self.region is None:
@@ -83,6 +111,9 @@ class SingleModelConfig(DeploymentBase):
 
     mode: Literal["single_model"] = "single_model"
     model: ModelSpec = Field(default_factory=lambda: ModelSpec(hf_model_id=DEFAULT_HF_MODEL_ID))
+
+    def model_specs(self) -> list[tuple[str, ModelSpec]]:
+        return [("model", self.model)]
 
     @model_validator(mode="after")
     def _check_single_model(self) -> Self:
@@ -227,6 +258,9 @@ class InferenceComponentConfig(DeploymentBase):
                 f"no room for {', '.join(sorted(set(unplaced)))}; raise instance_count or lower "
                 "copies.initial, accelerators, cpu_cores or memory_mib"
             )
+
+    def model_specs(self) -> list[tuple[str, ModelSpec]]:
+        return [(f"models[{index}]", model) for index, model in enumerate(self.models)]
 
     def component_name(self, model: ComponentSpec) -> str:
         return naming.inference_component_name(self.name, model.key)
