@@ -35,6 +35,8 @@ class VllmSettings(Spec):
 
     Defaults suit Qwen3-4B on one 24 GiB L4. ``None`` leaves vLLM's own default. ``True`` gives a bare
     flag; ``False`` gives ``--no-<flag>`` so a flag that vLLM turns on by default can be turned off.
+    The deployment checks every flag against the catalog of the image's vLLM release
+    (``sagemaker_openai.vllm_flags``).
     """
 
     tensor_parallel_size: int = Field(1, ge=1, le=8)
