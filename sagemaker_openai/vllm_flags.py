@@ -156,6 +156,11 @@ def _check_reserved_string(spec: Flag, value: str) -> str:
         bare = value.strip().lower() or "true"
         return f"the string {value!r} is not a boolean; write {bare} without quotes"
     reading = _STRINGS_THE_ENTRYPOINT_READS[value.strip().lower()].format(option=spec.option)
+    if spec.kind == "optional":
+        return (
+            f"the DLC's entrypoint reads the string {value!r} as {reading}; "
+            "write true without quotes for the bare flag, or give the value itself"
+        )
     return (
         f"{spec.option} needs a value, but the DLC's entrypoint reads the string {value!r} as {reading}; "
         f"give the value itself{_allowed(spec)}"

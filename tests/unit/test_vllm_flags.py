@@ -90,6 +90,11 @@ MISTAKES: dict[str, tuple[dict[str, Any], str]] = {
         "model.vllm.extra_args.enforce_eager: the string ' TRUE ' is not a boolean; "
         "write true without quotes",
     ),
+    "the string 'false' for a flag with an optional value": (
+        {"extra_args": {"hf_token": "false"}},
+        "model.vllm.extra_args.hf_token: the DLC's entrypoint reads the string 'false' as no flag at all; "
+        "write true without quotes for the bare flag, or give the value itself",
+    ),
     "a number for a choice flag": (
         {"extra_args": {"kv_cache_dtype": 8}},
         "model.vllm.extra_args.kv_cache_dtype: --kv-cache-dtype takes a name, not the number 8; allowed: "
@@ -106,6 +111,16 @@ MISTAKES: dict[str, tuple[dict[str, Any], str]] = {
         {"extra_args": {"max_num_batched_tokens": "[8192, 16384]"}},
         "model.vllm.extra_args.max_num_batched_tokens: --max-num-batched-tokens takes one value in "
         "vLLM 0.30.0, not a list",
+    ),
+    "an empty list": (
+        {"extra_args": {"lora_modules": []}},
+        "model.vllm.extra_args.lora_modules: an empty list passes nothing to --lora-modules; remove the key",
+    ),
+    "a list element outside the choices": (
+        {"extra_args": {"collect_detailed_traces": ["model", "gpu"]}},
+        "model.vllm.extra_args.collect_detailed_traces: --collect-detailed-traces does not accept 'gpu' "
+        "in vLLM 0.30.0; allowed: all, model, worker, model,worker, model,all, worker,model, worker,all, "
+        "all,model, all,worker",
     ),
     "a mapping for a scalar flag": (
         {"extra_args": {"max_num_batched_tokens": {"decode": 8192}}},
@@ -210,6 +225,8 @@ def test_valid_flags_of_the_release_pass_and_render() -> None:
         "lora_modules": ["a=s3://b/a", "b=s3://b/b"],
         "max_num_batched_tokens": 8192,
         "hf_token": True,
+        "collect_detailed_traces": ["model", "worker"],
+        "chat_template": "[not JSON",  # a string the entrypoint leaves whole
     }
     config = parse_config(_config({"dtype": "bfloat16", "enable_prefix_caching": False, "extra_args": extra}))
     env = container_environment(config.model)  # type: ignore[union-attr]
@@ -274,6 +291,19 @@ def test_a_dlc_version_without_a_catalog_warns_that_its_flags_are_unchecked() ->
         "image.vllm_version: no vLLM flag catalog for DLC 0.30.0; the models' vllm flags are not checked "
         "at synth (the kit has flag catalogs for vLLM ; `make vllm-catalog` adds one)"
     ]
+
+
+def test_a_catalog_of_another_format_or_release_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("sagemaker_openai.vllm_catalog.CATALOG_DIR", tmp_path)
+    (tmp_path / "vllm-9.9.9.json").write_text(json.dumps({"format": 1, "vllm": "9.9.8"}))
+    load_catalog.cache_clear()
+    try:
+        with pytest.raises(ValueError, match=r"vllm-9.9.9.json: not a format-1 catalog of vLLM 9.9.9"):
+            load_catalog("9.9.9")
+    finally:
+        load_catalog.cache_clear()
 
 
 def test_false_on_a_typed_field_without_a_no_form_says_to_set_it_to_null() -> None:
