@@ -28,9 +28,10 @@ from sagemaker_openai.vllm_catalog import CATALOG_DIR, FORMAT, catalog_path
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCK = ROOT / "tools/vllm-sdists.lock"
-GENERATOR = "scripts/vllm_catalog.py 1"
+GENERATOR = "scripts/vllm_catalog.py 2"
 _INDEX = os.environ.get("PIP_INDEX_URL", "https://pypi.org/simple").rstrip("/")
 _ENGINE_ARGS = "vllm/engine/arg_utils.py"
+MIN_FLAGS = 150  # vLLM 0.23.0 has 261
 
 
 def read_lock() -> dict[str, str]:
@@ -150,6 +151,20 @@ def start_up_pairings(source: str) -> dict[str, list[list[str]]]:
     return {"requires": requires, "conflicts": conflicts}
 
 
+def check_plausible(version: str, parsed: dict[str, Any]) -> None:
+    """A stand-in that swallowed part of the parser would show as missing flags or parsers: refuse that."""
+    typed = {"max_model_len", "tensor_parallel_size", "dtype", "tool_call_parser", "reasoning_parser"}
+    missing = sorted(typed - set(parsed["flags"]))
+    if len(parsed["flags"]) < MIN_FLAGS or missing or not parsed["tool_call_parsers"]:
+        raise SystemExit(
+            f"vllm {version}: implausible parser ({len(parsed['flags'])} flags, missing {missing}, "
+            f"{len(parsed['tool_call_parsers'])} tool-call parsers); the stand-ins need updating"
+        )
+    names = parsed["tool_call_parsers"] + parsed["reasoning_parsers"]
+    if not all(isinstance(name, str) for name in names):
+        raise SystemExit(f"vllm {version}: parser names are not strings: {names[:5]}")
+
+
 def build_catalog(version: str, sdist: Path, digest: str) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         source = unpack_python(sdist, Path(tmp))
@@ -164,6 +179,7 @@ def build_catalog(version: str, sdist: Path, digest: str) -> dict[str, Any]:
             tail = "\n".join(result.stderr.splitlines()[-15:])
             raise SystemExit(f"vllm {version}: building the parser failed:\n{tail}")
         parsed = json.loads(result.stdout)
+        check_plausible(version, parsed)
         parser_file = parsed["parser_module"].replace(".", "/") + ".py"
         parser_source = (source / parser_file).read_text()
         files = {path: _sha256((source / path).read_bytes()) for path in sorted({parser_file, _ENGINE_ARGS})}

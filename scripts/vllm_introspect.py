@@ -20,12 +20,15 @@ import re
 import sys
 import types
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 # Real packages the stand-ins cannot replace: vLLM's config classes are pydantic dataclasses.
 _REAL = {"pydantic", "pydantic_core", "typing_extensions", "annotated_types", "typing_inspection", "yaml"}
 # The parser modules, newest layout first; the DLC runs `python3 -m vllm.entrypoints.openai.api_server`.
 PARSER_MODULES = ("vllm.entrypoints.launchers.cli_args", "vllm.entrypoints.openai.cli_args")
+TOOL_PARSER_MODULES = ("vllm.tool_parsers", "vllm.entrypoints.openai.tool_parsers")
+REASONING_PARSER_MODULES = ("vllm.reasoning",)
 _PASSTHROUGH_ARITY = 1
 
 
@@ -141,14 +144,22 @@ class _StubModule(types.ModuleType):
 
 
 class _StubFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-    """Answers every import outside vLLM, the standard library and ``_REAL`` with a stand-in module."""
+    """Answers with a stand-in module every import outside the standard library and ``_REAL``, and
+    the parts of vLLM that are not in its source tree (the compiled ``vllm._C`` extensions)."""
+
+    def __init__(self, source: Path) -> None:
+        self.source = source
 
     def find_spec(
         self, fullname: str, path: Any, target: Any = None
     ) -> importlib.machinery.ModuleSpec | None:
         top = fullname.partition(".")[0]
-        if top == "vllm" or top in _REAL or top in sys.stdlib_module_names:
+        if top in _REAL or top in sys.stdlib_module_names:
             return None
+        if top == "vllm":
+            where = self.source.joinpath(*fullname.split("."))
+            if where.with_suffix(".py").is_file() or (where / "__init__.py").is_file():
+                return None
         return importlib.machinery.ModuleSpec(fullname, self, is_package=True)
 
     def create_module(self, spec: importlib.machinery.ModuleSpec) -> types.ModuleType:
@@ -161,7 +172,7 @@ class _StubFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 
 
 def _install_stubs(source: str) -> None:
-    sys.meta_path.insert(0, _StubFinder())
+    sys.meta_path.insert(0, _StubFinder(Path(source)))
     sys.modules["regex"] = re  # vLLM uses `import regex as re` for the same API
     sys.path.insert(0, source)
     real_version = importlib.metadata.version
@@ -272,21 +283,27 @@ def _registered(manager: Any, *attributes: str) -> list[str]:
     return sorted(names)
 
 
+def _shipped(source: str, candidates: Sequence[str]) -> str:
+    """The first of ``candidates`` that is in the release's source tree (a missing one would be stubbed)."""
+    for module in candidates:
+        where = Path(source, *module.split("."))
+        if where.with_suffix(".py").is_file() or (where / "__init__.py").is_file():
+            return module
+    raise SystemExit(f"none of {', '.join(candidates)} is in {source}")
+
+
 def introspect(source: str) -> dict[str, Any]:
     _install_stubs(source)
+    # The DLC runs on CUDA: flags whose choices depend on the platform (--mm-processor-device) must
+    # see that platform, not the one detected on this machine.
+    platforms = importlib.import_module("vllm.platforms")
+    vars(platforms)["current_platform"] = importlib.import_module("vllm.platforms.cuda").CudaPlatform()
     _guard_default_factories(importlib.import_module("vllm.config"))
     flexible = importlib.import_module("vllm.utils.argparse_utils").FlexibleArgumentParser
-    for name in PARSER_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError:
-            continue
-        parser = module.make_arg_parser(flexible())
-        break
-    else:
-        raise SystemExit(f"none of {', '.join(PARSER_MODULES)} found in {source}")
-    tools = importlib.import_module("vllm.tool_parsers").ToolParserManager
-    reasoning = importlib.import_module("vllm.reasoning").ReasoningParserManager
+    name = _shipped(source, PARSER_MODULES)
+    parser = importlib.import_module(name).make_arg_parser(flexible())
+    tools = importlib.import_module(_shipped(source, TOOL_PARSER_MODULES)).ToolParserManager
+    reasoning = importlib.import_module(_shipped(source, REASONING_PARSER_MODULES)).ReasoningParserManager
     return {
         "parser_module": name,
         "flags": describe(parser),

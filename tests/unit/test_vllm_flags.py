@@ -15,7 +15,7 @@ from sagemaker_openai.errors import ConfigError
 from sagemaker_openai.vllm_catalog import Catalog, Flag, catalog_path, catalog_versions, load_catalog
 from sagemaker_openai.vllm_env import container_environment
 from sagemaker_openai.vllm_flags import UserFlag, check_flags, splits_arrays
-from scripts.vllm_catalog import dump, read_lock, start_up_pairings
+from scripts.vllm_catalog import check_plausible, dump, read_lock, start_up_pairings
 from tests.conftest import CONFIG_DIR, ROOT, load_yaml
 
 QWEN3_4B = load_yaml(CONFIG_DIR / "qwen3-4b.yaml")
@@ -353,6 +353,8 @@ def test_the_0_30_0_catalog_agrees_with_vllm_0_30_0() -> None:
     )
     assert catalog.source["files"]["vllm/entrypoints/launchers/cli_args.py"]
     assert ("enable_per_request_metrics", "disable_log_stats") in catalog.conflicts
+    # Read as on the DLC's CUDA platform, not this machine's.
+    assert catalog.flags["mm_processor_device"].choices == ("auto", "cpu", "cuda")
 
 
 def test_the_generator_reads_start_up_pairings_and_writes_what_it_reads() -> None:
@@ -371,6 +373,9 @@ def test_the_generator_reads_start_up_pairings_and_writes_what_it_reads() -> Non
     }
     text = catalog_path("0.30.0").read_text()
     assert dump(json.loads(text)) == text, "the checked-in file is the generator's output"
+    swallowed = {"flags": {"model": {"kind": "value"}}, "tool_call_parsers": [], "reasoning_parsers": []}
+    with pytest.raises(SystemExit, match=r"vllm 9.9.9: implausible parser \(1 flags, missing \['dtype'"):
+        check_plausible("9.9.9", swallowed)
 
 
 def test_model_spec_without_a_deployment_is_not_checked() -> None:
