@@ -64,17 +64,14 @@ def check_flags(
     the flags that have a field of their own there, so that a fix can name the key to set.
     """
     problems: list[str] = []
-    given = {_flag_name(flag.key): flag for flag in flags}
+    # The flags that turn their option on or give it a value (a --no-x form leaves x off).
+    given = {flag.key: flag for flag in flags if flag.key in catalog.flags}
     for flag in flags:
         problem = _check_one(flag, catalog, dlc_version, given)
         if problem:
             problems.append(f"{flag.path}: {problem}")
     problems.extend(_check_pairings(given, catalog, vllm_path, typed_fields))
     return problems
-
-
-def _flag_name(key: str) -> str:
-    return key.removeprefix("no_")
 
 
 def _check_one(
@@ -222,8 +219,8 @@ def _allowed(spec: Flag) -> str:
 
 
 def _set(flag: UserFlag | None) -> UserFlag | None:
-    """The flag if it turns its option on (not false, not empty, not a --no- form)."""
-    if flag is None or flag.key.startswith("no_") or flag.value in (False, "", None):
+    """The flag if it turns its option on (not false, not empty)."""
+    if flag is None or flag.value is False or flag.value == "":
         return None
     return flag
 

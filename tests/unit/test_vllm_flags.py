@@ -159,6 +159,11 @@ MISTAKES: dict[str, tuple[dict[str, Any], str]] = {
         "model.vllm.extra_args.enable_log_outputs: --enable-log-outputs needs --enable-log-requests in "
         "vLLM 0.30.0; set model.vllm.extra_args.enable_log_requests, or leave enable_log_outputs off",
     ),
+    "a flag that needs another, which is turned off": (
+        {"extra_args": {"enable_log_outputs": True, "no_enable_log_requests": True}},
+        "model.vllm.extra_args.enable_log_outputs: --enable-log-outputs needs --enable-log-requests in "
+        "vLLM 0.30.0; set model.vllm.extra_args.enable_log_requests, or leave enable_log_outputs off",
+    ),
     "two flags the release refuses together": (
         {"extra_args": {"enable_per_request_metrics": True, "disable_log_stats": True}},
         "model.vllm.extra_args.enable_per_request_metrics: --enable-per-request-metrics cannot be used "
