@@ -16,7 +16,7 @@ CDK_ARGS := -c config=$(CONFIG) $(if $(STACK_NAME),-c stack_name=$(STACK_NAME))
 # CI has no one to answer the IAM-change prompt.
 APPROVAL ?= $(if $(filter true,$(CI)),never,broadening)
 
-.PHONY: help setup deploy preflight synth destroy test lint format bench lock clean
+.PHONY: help setup deploy preflight synth destroy test lint format bench lock clean vllm-catalog
 
 help:
 	@echo "make deploy   deploy CONFIG (default $(CONFIG)) to the current AWS account and region"
@@ -25,6 +25,7 @@ help:
 	@echo "make destroy  delete the stack of CONFIG and everything it created"
 	@echo "make test     lint, type-check and run the test suite (what CI runs)"
 	@echo "make setup    create .venv and node_modules from the lock files (the others call it)"
+	@echo "make vllm-catalog  regenerate the vLLM flag catalogs from the pinned vLLM sdists (needs the index)"
 
 setup:
 	@$(MAKE) --no-print-directory -j3 $(VENV)/.installed node_modules/.installed .tools/checkov/.installed
@@ -89,6 +90,12 @@ bench: setup
 	@$(BIN)/python bench/bench_synth.py
 	@$(BIN)/python bench/bench_auth.py
 	@$(BIN)/python bench/bench_runtime.py
+	@$(BIN)/python bench/bench_vllm_flags.py
+
+# Regenerate the vLLM flag catalogs from the sdists pinned in tools/vllm-sdists.lock (needs the package
+# index); PIN_NEW=1 pins a DLC version that has no pin yet. Commit the changed files.
+vllm-catalog: setup
+	@$(BIN)/python -m scripts.vllm_catalog $(if $(PIN_NEW),--pin-new)
 
 # Re-resolve the pinned versions (needs the registries); commit the changed lock files.
 lock: $(UV)

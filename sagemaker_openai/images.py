@@ -30,6 +30,7 @@ _ECR_IMAGE_URI = re.compile(
     r"(?P<repository>[a-z0-9]+(?:[._/-][a-z0-9]+)*)(?::(?P<tag>[\w][\w.-]{0,127})|@sha256:[0-9a-f]{64})$"
 )
 _CUDA_IN_TAG = re.compile(r"(?:^|-)cu(?P<major>\d{2})\d")
+_VERSION_IN_TAG = re.compile(r"^v?(?P<version>\d+\.\d+\.\d+)(?:[-+_]|$)")
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,12 @@ def parse_image_uri(uri: str) -> ImageLocation:
         repository=match["repository"],
         tag=match["tag"],
     )
+
+
+def vllm_version_in_tag(tag: str | None) -> str | None:
+    """The vLLM version a DLC-style tag starts with (``0.30.0-gpu-py312-...`` -> ``0.30.0``), else None."""
+    match = _VERSION_IN_TAG.match(tag or "")
+    return match["version"] if match else None
 
 
 def inference_ami_for_tag(tag: str | None) -> str | None:

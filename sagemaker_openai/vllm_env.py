@@ -3,6 +3,8 @@
 The DLC's entrypoint turns each ``SM_VLLM_FOO_BAR=value`` into ``--foo-bar value``; ``true`` becomes a
 bare ``--foo-bar`` and ``false`` drops the flag. So a flag vLLM enables by default (prefix caching, for
 one) can only be turned off with its negative form: ``SM_VLLM_NO_ENABLE_PREFIX_CACHING=true``.
+Lists and mappings are rendered as JSON: the entrypoint of DLC 0.28.0 and later splits an array into one
+argument per element, and the config refuses lists for older DLCs (``sagemaker_openai.vllm_flags``).
 """
 
 import json

@@ -19,7 +19,6 @@ from sagemaker_openai.config.model import (
     ImageSpec,
     InferenceAmiVersion,
     ModelSpec,
-    VllmArgValue,
     VllmSettings,
 )
 from sagemaker_openai.config.operations import (
@@ -44,6 +43,7 @@ from sagemaker_openai.config.shapes import (
     ManagedScalingSpec,
     SingleModelConfig,
 )
+from sagemaker_openai.vllm_flags import VllmArgValue
 
 __all__ = [
     "DEFAULT_CONFIG_PATH",

@@ -1,13 +1,15 @@
 """Where a model's weights come from, how vLLM serves it, and which DLC image runs it."""
 
 import re
-from typing import Any, Literal, Self
+from typing import Literal, Self
 
 from pydantic import Field, model_validator
 
 from sagemaker_openai import images
-from sagemaker_openai.config._base import Spec
+from sagemaker_openai.config._base import ConfigWarning, Spec
 from sagemaker_openai.config.operations import check_kms_key_arn
+from sagemaker_openai.vllm_catalog import catalog_versions, load_catalog
+from sagemaker_openai.vllm_flags import UserFlag, VllmArgValue
 
 DEFAULT_HF_MODEL_ID = "Qwen/Qwen3-4B"
 
@@ -17,7 +19,6 @@ InferenceAmiVersion = Literal[
     "al2-ami-sagemaker-inference-gpu-3-1",
     "al2023-ami-sagemaker-inference-gpu-4-1",
 ]
-VllmArgValue = str | int | float | bool | list[str | int | float] | dict[str, Any]
 
 _VLLM_ARG_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -35,6 +36,8 @@ class VllmSettings(Spec):
 
     Defaults suit Qwen3-4B on one 24 GiB L4. ``None`` leaves vLLM's own default. ``True`` gives a bare
     flag; ``False`` gives ``--no-<flag>`` so a flag that vLLM turns on by default can be turned off.
+    The deployment checks every flag against the catalog of the image's vLLM release
+    (``sagemaker_openai.vllm_flags``).
     """
 
     tensor_parallel_size: int = Field(1, ge=1, le=8)
@@ -62,8 +65,30 @@ class VllmSettings(Spec):
             if bare in {"model", "served_model_name", "port"}:
                 raise ValueError(f"extra_args key {name!r} is set by the kit; use the model fields instead")
         if self.enable_auto_tool_choice and not self.tool_call_parser:
-            raise ValueError("enable_auto_tool_choice needs tool_call_parser (hermes for Qwen3)")
+            raise ValueError(
+                "enable_auto_tool_choice (--enable-auto-tool-choice) needs tool_call_parser "
+                "(--tool-call-parser); set tool_call_parser (hermes for Qwen3), "
+                "or enable_auto_tool_choice: null"
+            )
         return self
+
+    @classmethod
+    def typed_flags(cls) -> frozenset[str]:
+        """The vLLM flags that have a field of their own (the rest go in extra_args)."""
+        return frozenset(cls.model_fields) - {"extra_args"}
+
+    def user_flags(self, path: str) -> list[UserFlag]:
+        """The flags this section passes to vLLM, each named by its key path under ``path``."""
+        typed = [
+            UserFlag(f"{path}.{name}", name, value, typed=True)
+            for name, value in self.model_dump(exclude={"extra_args"}).items()
+            if value is not None
+        ]
+        extra = [
+            UserFlag(f"{path}.extra_args.{name}", name, value, typed=False)
+            for name, value in self.extra_args.items()
+        ]
+        return typed + extra
 
 
 class ModelSpec(Spec):
@@ -150,6 +175,29 @@ class ImageSpec(Spec):
         else:
             images.vllm_release(self.vllm_version)
         return self
+
+    def flag_catalog_version(self) -> str | None:
+        """The vLLM release the models' flags are checked against: the DLC's, or the one the tag names.
+
+        The DLC's tag carries its vLLM version (DLC 0.30.0 runs vLLM 0.30.0). None when a custom
+        image's tag names no version.
+        """
+        if self.uri is None:
+            return images.vllm_release(self.vllm_version).version
+        return images.vllm_version_in_tag(images.parse_image_uri(self.uri).tag)
+
+    def warnings(self) -> list[ConfigWarning]:
+        version = self.flag_catalog_version()
+        if version is not None and load_catalog(version) is not None:
+            return []
+        unchecked = (
+            "the models' vllm flags are not checked at synth (the kit has flag catalogs for vLLM "
+            f"{', '.join(catalog_versions())}; `make vllm-catalog` adds one)"
+        )
+        if self.uri is None:
+            return [ConfigWarning("vllm_version", f"no vLLM flag catalog for DLC {version}; {unchecked}")]
+        named = f"names vLLM {version}, which has no flag catalog" if version else "names no vLLM version"
+        return [ConfigWarning("uri", f"the image tag {named}; {unchecked}")]
 
     def default_ami_version(self) -> str | None:
         """The configured AMI, else the one whose driver matches the image's CUDA version."""

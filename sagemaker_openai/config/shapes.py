@@ -7,7 +7,7 @@ from pydantic import BaseModel, Field, TypeAdapter, model_validator
 
 from sagemaker_openai import images, naming
 from sagemaker_openai.config._base import ConfigWarning, Spec, TimeoutSeconds
-from sagemaker_openai.config.model import DEFAULT_HF_MODEL_ID, ImageSpec, ModelSpec
+from sagemaker_openai.config.model import DEFAULT_HF_MODEL_ID, ImageSpec, ModelSpec, VllmSettings
 from sagemaker_openai.config.operations import (
     AutoscalingSpec,
     InvokerSpec,
@@ -18,6 +18,8 @@ from sagemaker_openai.config.operations import (
     kms_key_region,
 )
 from sagemaker_openai.instances import INSTANCES, InstanceSpec
+from sagemaker_openai.vllm_catalog import load_catalog
+from sagemaker_openai.vllm_flags import check_flags
 
 DEFAULT_INSTANCE_TYPE = "ml.g6.2xlarge"
 SINGLE_MODEL_KEY = "default"
@@ -56,6 +58,28 @@ class DeploymentBase(Spec):
                     f"tags: key {key!r}: keys are 1-128 letters, digits, spaces and _.:/=+-@ without the "
                     "aws: prefix, values at most 256 characters"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _check_vllm_flags(self) -> Self:
+        """Refuse at synth the flags that the image's vLLM release would refuse when the container starts."""
+        version = self.image.flag_catalog_version()
+        catalog = load_catalog(version) if version else None
+        if catalog is None:
+            return self  # ImageSpec.warnings says the flags are unchecked
+        problems = [
+            problem
+            for path, spec in self.model_specs()
+            for problem in check_flags(
+                spec.vllm.user_flags(f"{path}.vllm"),
+                catalog,
+                dlc_version=version,
+                vllm_path=f"{path}.vllm",
+                typed_fields=VllmSettings.typed_flags(),
+            )
+        ]
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
     def _check_kms(self) -> None:

@@ -162,7 +162,8 @@ VALIDATORS: dict[str, tuple[dict[str, Any], str]] = {
     ),
     "vllm-tool-choice-needs-parser": (
         _model(vllm={"tool_call_parser": None}),
-        "model.vllm: enable_auto_tool_choice needs tool_call_parser (hermes for Qwen3)",
+        "model.vllm: enable_auto_tool_choice (--enable-auto-tool-choice) needs tool_call_parser "
+        "(--tool-call-parser); set tool_call_parser (hermes for Qwen3), or enable_auto_tool_choice: null",
     ),
     "model-no-source": ({"model": {}}, "model: provide either hf_model_id or s3_uri"),
     "model-two-sources": (
