@@ -97,9 +97,9 @@ def load_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
-def resolve(value: Any, refs: dict[str, str]) -> str:
-    """Evaluate Ref, Fn::GetAtt and Fn::Join with stand-in values, to check what an output becomes."""
-    return render_intrinsics(value, refs.__getitem__)
+def resolve(value: Any, refs: dict[str, str], mappings: dict[str, Any] | None = None) -> str:
+    """Evaluate Ref, Fn::GetAtt, Fn::Join and Fn::FindInMap with stand-in values, as an output becomes."""
+    return render_intrinsics(value, refs.__getitem__, mappings)
 
 
 @dataclass(frozen=True)
@@ -146,13 +146,18 @@ def cloudformation_values(s: Synthesized, target: DeployTarget) -> dict[str, str
             name = props["InferenceComponentName"]
             values[f"{logical_id}.InferenceComponentName"] = name
             values[f"{logical_id}.InferenceComponentArn"] = f"{sagemaker}:inference-component/{name.lower()}"
+        elif resource["Type"] == "AWS::SNS::Topic":
+            values[logical_id] = f"{arn}:sns:{target.region}:{target.account}:{generated}"
+        elif resource["Type"] == "AWS::CloudWatch::Dashboard":
+            values[logical_id] = props.get("DashboardName", generated)
     return values
 
 
 def cloudformation_outputs(s: Synthesized, target: DeployTarget) -> dict[str, str]:
     """The stack's outputs as ``cdk deploy --outputs-file`` writes them (OutputKey -> OutputValue)."""
     values = cloudformation_values(s, target)
-    return {key: resolve(output["Value"], values) for key, output in s.template["Outputs"].items()}
+    mappings = s.template.get("Mappings", {})
+    return {key: resolve(output["Value"], values, mappings) for key, output in s.template["Outputs"].items()}
 
 
 def arn_join(service: str, resource: str, *, region: Any = None, account: Any = None) -> dict[str, Any]:
