@@ -26,5 +26,6 @@ def render_intrinsics(
             top_key, second_key = (render_intrinsics(key, name, mappings) for key in (top, second))
             return str(mappings[str(table)][top_key][second_key])
     raise ValueError(
-        f"cannot render {value!r}: only Ref, Fn::GetAtt, Fn::Join and Fn::FindInMap (with mappings) are supported"
+        f"cannot render {value!r}: only Ref, Fn::GetAtt, Fn::Join and Fn::FindInMap (given mappings) "
+        "are supported"
     )
