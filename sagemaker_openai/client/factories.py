@@ -11,6 +11,7 @@ from openai import AsyncOpenAI, DefaultAsyncHttpxClient, DefaultHttpxClient, Ope
 
 from sagemaker_openai.client.auth import BearerTokenAuth
 from sagemaker_openai.client.capacity import AsyncCapacityWaitTransport, CapacityWaitTransport
+from sagemaker_openai.client.destinations import check_token_destination
 from sagemaker_openai.client.errors import RegionError
 from sagemaker_openai.client.region import resolve_region
 from sagemaker_openai.client.stack_outputs import StackOutputs
@@ -205,6 +206,7 @@ def _target(
         raise ValueError("model_key picks a model of a stack; pass stack= as well, or only base_url.")
     else:
         url = base_url
+    _check_destination(url, auth if owns_auth else getattr(http_client, "auth", None), owns_auth=owns_auth)
     if not owns_auth:
         return url, None
     if auth is None:
@@ -213,6 +215,15 @@ def _target(
     if target_region is not None and target_region != auth.region:
         raise RegionError(f"auth signs for {auth.region} but {url} is in {target_region}; use one region")
     return url, auth
+
+
+def _check_destination(url: str, auth: object, *, owns_auth: bool) -> None:
+    """Refuse a URL the token must not reach now, with the auth's own message, before a request is built.
+    A caller's pool without a BearerTokenAuth sends no token of ours, so it is not checked."""
+    if isinstance(auth, BearerTokenAuth):
+        auth.check_url(url)
+    elif owns_auth:
+        check_token_destination(url)
 
 
 def _stack_auth(stack: StackOutputs, auth: BearerTokenAuth | None) -> BearerTokenAuth:
