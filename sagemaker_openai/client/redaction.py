@@ -16,7 +16,7 @@ REDACTED = "<redacted>"
 REDACTED_TOKEN = f"{TOKEN_PREFIX}{REDACTED}"
 
 # A line break inside a wrapped token: a real one, or the escaped one of a repr or a JSON string.
-_BREAK = r"[ \t]*(?:\r?\n|\\r?\\n)[ \t]*"
+_BREAK = r"[ \t]*(?:\r?\n|(?:\\r)?\\n)[ \t]*"
 _PREFIX = re.compile(f"(?:{_BREAK})?".join(re.escape(char) for char in TOKEN_PREFIX))
 _BASE64_RUN = re.compile(r"[A-Za-z0-9+/=]+")
 _BREAK_THEN_RUN = re.compile(f"{_BREAK}([A-Za-z0-9+/=]+)")
@@ -28,10 +28,10 @@ _MAX_PIECES = 128
 _SECRETS = (
     re.compile(r"(?i)(\bX-Amz-Signature=)[^&\s'\"]+"),
     re.compile(r"(?i)(\bSignature(?:=|:\s*))[0-9a-f]+"),
-    re.compile(r"(?i)(\bX-Amz-Security-Token(?:['\"]?\s*[:=]\s*b?['\"]?))[^&\s'\",}]+"),
+    re.compile(r"(?i)(\bX-Amz-Security-Token(?:['\"]?\s*[:=]\s*b?['\"]?))(?!b['\"])[^&\s'\",}<]+"),
     re.compile(
         r"(?i)((?:secret_?access_?key|session_?token|aws_session_token|\bToken)"
-        r"(?:['\"]?\s*[:=>]\s*['\"]?))[^'\"<\s,}&]+"
+        r"(?:['\"]?\s*[:=>]\s*b?['\"]?))(?!b['\"])[^'\"<\s,}&]+"
     ),
 )
 

@@ -16,7 +16,8 @@ from typing import Any
 import boto3
 import botocore.session
 from botocore.client import BaseClient
-from botocore.credentials import CredentialProvider
+from botocore.config import Config
+from botocore.credentials import CredentialProvider, Credentials
 
 from sagemaker_openai.client.auth import TokenFactory
 
@@ -114,6 +115,19 @@ def aws_client(service: str) -> Any:
     """A real botocore client for `service`; stubbed, it never sends anything."""
     session = boto3.Session(botocore_session=_shared_botocore_session(), region_name=REGION)
     return session.client(service)  # type: ignore[call-overload]
+
+
+def aws_client_with(service: str, credentials: Credentials, *, endpoint_url: str) -> Any:
+    """A real botocore client signing with `credentials`, sending to `endpoint_url`, without retries."""
+    session = boto3.Session(botocore_session=_shared_botocore_session(), region_name=REGION)
+    return session.client(  # type: ignore[call-overload]
+        service,
+        endpoint_url=endpoint_url,
+        aws_access_key_id=credentials.access_key,
+        aws_secret_access_key=credentials.secret_key,
+        aws_session_token=credentials.token,
+        config=Config(retries={"total_max_attempts": 1}),
+    )
 
 
 def start_local_runtime(

@@ -151,7 +151,7 @@ def test_allowed_hosts_open_named_https_hosts_only() -> None:
     "entry", ["https://proxy.example.com", "proxy.example.com:8443", "*.example.com", ""]
 )
 def test_allowed_hosts_entries_must_be_host_names(entry: str) -> None:
-    with pytest.raises(ValueError) as raised:
+    with pytest.raises(ValueError, match=r"^allowed_hosts entry ") as raised:
         BearerTokenAuth(REGION, allowed_hosts=[entry])
     assert str(raised.value) == (
         f"allowed_hosts entry {entry!r} is not a host name; give names such as 'proxy.example.com' "
