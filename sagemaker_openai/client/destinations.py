@@ -17,8 +17,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-import botocore.loaders
-
 from sagemaker_openai.client.errors import SageMakerOpenAIError
 
 _RUNTIME_HOST = re.compile(
@@ -39,6 +37,8 @@ class _Partition:
 
 @functools.cache
 def _partitions() -> tuple[_Partition, ...]:
+    import botocore.loaders  # noqa: PLC0415 - local-runtime checks loopback URLs without loading botocore
+
     data = botocore.loaders.create_loader().load_data("partitions")
     return tuple(
         _Partition(
