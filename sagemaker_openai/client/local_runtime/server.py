@@ -156,6 +156,8 @@ class _DeadlineReader(io.RawIOBase):
 class _Handler(BaseHTTPRequestHandler):
     server: LocalRuntimeServer
     protocol_version = "HTTP/1.1"
+    # Answer even a request line that cannot be parsed with a status line and headers (HTTP/0.9 has none).
+    default_request_version = "HTTP/1.1"
     server_version = "sagemaker-openai-local-runtime"
     sys_version = ""
     # Buffer each response into one write (flushed by handle_one_request), and send it without Nagle delay.
