@@ -206,24 +206,20 @@ def _target(
         raise ValueError("model_key picks a model of a stack; pass stack= as well, or only base_url.")
     else:
         url = base_url
-    _check_destination(url, auth if owns_auth else getattr(http_client, "auth", None), owns_auth=owns_auth)
+    # A URL the token must not reach is refused now, before any request is built.
     if not owns_auth:
+        pool_auth = getattr(http_client, "auth", None)
+        if isinstance(pool_auth, BearerTokenAuth):  # a pool without it sends no token of ours
+            pool_auth.check_url(url)
         return url, None
     if auth is None:
+        check_token_destination(url)
         return url, BearerTokenAuth(resolve_region(region, base_url=url))
     target_region = resolve_region(region, base_url=url) if region else region_from_host(url)
     if target_region is not None and target_region != auth.region:
         raise RegionError(f"auth signs for {auth.region} but {url} is in {target_region}; use one region")
+    auth.check_url(url)
     return url, auth
-
-
-def _check_destination(url: str, auth: object, *, owns_auth: bool) -> None:
-    """Refuse a URL the token must not reach now, with the auth's own message, before a request is built.
-    A caller's pool without a BearerTokenAuth sends no token of ours, so it is not checked."""
-    if isinstance(auth, BearerTokenAuth):
-        auth.check_url(url)
-    elif owns_auth:
-        check_token_destination(url)
 
 
 def _stack_auth(stack: StackOutputs, auth: BearerTokenAuth | None) -> BearerTokenAuth:

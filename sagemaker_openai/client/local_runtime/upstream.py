@@ -34,9 +34,11 @@ def check_upstream_url(url: str) -> None:
     scheme, host = parts.scheme.lower(), parts.hostname or ""
     if host and (scheme == "https" or (scheme == "http" and is_loopback(host))):
         return
+    if not parts.netloc or scheme not in ("http", "https"):
+        # Not quoted: "user:password@host" parses as scheme "user".
+        raise UpstreamURLError("value is not an http(s) URL such as https://HOST/v1")
     raise UpstreamURLError(
-        f"{displayed_url(url)} is neither an https:// URL nor an http:// URL on a loopback host "
-        "(127.0.0.1, localhost, ::1)"
+        f"{displayed_url(url)} is plain http:// to a host that is not loopback (127.0.0.1, localhost, ::1)"
     )
 
 

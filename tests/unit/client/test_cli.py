@@ -544,7 +544,8 @@ def test_local_runtime_argument_errors(
         "endpoint and inference component names must be non-empty and contain no '/'"
     )
     assert cli("local-runtime", "--endpoint", "ep", "--no-auth", "--upstream", "localhost:8000").error == (
-        "--upstream 'localhost:8000' is not an http(s) URL"
+        "--upstream value is not an http(s) URL such as https://HOST/v1; "
+        "use https://, or http:// to a server on this machine"
     )
     monkeypatch.delenv("VLLM_KEY", raising=False)
     assert cli(
