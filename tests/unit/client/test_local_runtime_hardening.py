@@ -15,9 +15,11 @@ from datetime import UTC, datetime, timedelta
 from typing import BinaryIO
 
 import httpx
+import openai
 import pytest
-from botocore.credentials import CredentialProvider
+from botocore.credentials import CredentialProvider, Credentials
 
+from sagemaker_openai.client import openai_client
 from sagemaker_openai.client.auth import BearerTokenAuth, sagemaker_generate_token
 from sagemaker_openai.client.cli import run
 from sagemaker_openai.client.commands._context import CliContext
@@ -380,3 +382,30 @@ def test_upstream_credentials_are_used_but_never_shown(local_runtime: RuntimeFac
     )
     assert response.status_code == 502
     assert "hunter2" not in response.text
+
+
+def test_openai_client_renews_on_a_refusal_and_reports_a_second_one(local_runtime: RuntimeFactory) -> None:
+    later = TokenVerifier(
+        SessionCredentials(), region=REGION, now=lambda: datetime.now(UTC) + timedelta(minutes=2)
+    )
+    server = local_runtime("ep", verifier=later, refusal_status=403)
+    base_url = f"{server.origin}/endpoints/ep/openai/v1"
+    factory = ShortThenLongTokens()
+    client = openai_client(base_url, auth=BearerTokenAuth(REGION, token_factory=factory), max_retries=0)
+    reply = client.chat.completions.create(model="", messages=[{"role": "user", "content": "hi"}])
+    assert reply.choices[0].message.content == "local-runtime ep: hi"
+    assert len(factory.expiries) == 2
+    # Signed by other keys: refused twice, and the second refusal reaches the caller as it came.
+    stranger = BearerTokenAuth(
+        REGION, credentials=Credentials("AKIAOTHEREXAMPLE0000", "other-secret"), renewal_timeout=5
+    )
+    with pytest.raises(openai.PermissionDeniedError) as raised:
+        openai_client(base_url, auth=stranger, max_retries=0).chat.completions.create(
+            model="", messages=[{"role": "user", "content": "hi"}]
+        )
+    assert raised.value.status_code == 403
+    assert raised.value.body == {
+        "message": "The bearer token was signed with credentials this runtime does not accept.",
+        "type": "AccessDeniedException",
+        "code": 403,
+    }
