@@ -38,7 +38,17 @@ _LOGGERS = (
     "openai._base_client",
     "sagemaker.core.token_generator",
 )
-_PREFIXES = ("botocore", "boto3", "urllib3", "httpx", "httpcore", "openai", "sagemaker.core", "s3transfer")
+_PREFIXES = (
+    "botocore",
+    "boto3",
+    "urllib3",
+    "httpx",
+    "httpcore",
+    "openai",
+    "sagemaker.core",
+    "s3transfer",
+    "sagemaker_openai",
+)
 
 
 class SecretRedactingFilter(logging.Filter):
@@ -52,9 +62,13 @@ class SecretRedactingFilter(logging.Filter):
         cleaned = redact(message)
         if cleaned != message:
             record.msg, record.args = cleaned, ()
+        if record.exc_info and not record.exc_text:
+            # Formatters reuse exc_text when it is set: a traceback quoting a credential is redacted too.
+            record.exc_text = redact(_TRACEBACKS.formatException(record.exc_info))
         return True
 
 
+_TRACEBACKS = logging.Formatter()
 _FILTER = SecretRedactingFilter()
 _install_lock = threading.Lock()
 

@@ -113,3 +113,14 @@ def test_debug_cli_errors_and_tracebacks_redact_a_token_split_across_lines() -> 
     )
     escaped = "{'detail': 'Bearer " + "\\n".join(lines) + "', 'next': 1}"
     assert redact(escaped) == "{'detail': 'Bearer sagemaker-api-key-<redacted>', 'next': 1}"
+
+
+def test_a_traceback_logged_with_a_token_is_redacted(root_debug: io.StringIO) -> None:
+    token = BearerTokenAuth(REGION, credentials=Credentials(FAKE_ACCESS_KEY, FAKE_SECRET_KEY)).token()
+    try:
+        raise RuntimeError(f"upstream echoed Bearer {token}")
+    except RuntimeError:
+        logging.getLogger("botocore.endpoint").debug("request failed", exc_info=True)
+    logs = root_debug.getvalue()
+    assert "RuntimeError: upstream echoed Bearer sagemaker-api-key-<redacted>" in logs
+    assert _secrets_in(logs, token) == []
