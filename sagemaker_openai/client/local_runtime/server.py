@@ -47,6 +47,7 @@ DEFAULT_READ_TIMEOUT = 30.0
 DEFAULT_MAX_CONNECTIONS = 256
 # A refused request's body is read and dropped up to this size, so the connection stays usable.
 _DISCARD_LIMIT = 64 * 1024
+_DISCARD_WAIT = 0.5
 _CONTENT_LENGTH = re.compile(r"[0-9]{1,10}")
 _ERROR_TYPES = {400: "ValidationError", 401: "UnauthorizedError", 403: "AccessDeniedException"}
 
@@ -204,13 +205,21 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
         except TimeoutError:
             self.close_connection = True
-            if not self._responded:
-                self._send_error(408, "RequestTimeout", "The request did not arrive within the read timeout.")
+            self._last_word(408, "RequestTimeout", "The request did not arrive within the read timeout.")
         except Exception:
             log.exception("local-runtime failed to answer %s", self.path)
             self.close_connection = True
-            if not self._responded:
-                self._send_error(500, "ServerError", "local-runtime failed to answer; see its log.")
+            self._last_word(500, "ServerError", "local-runtime failed to answer; see its log.")
+
+    def _last_word(self, status: int, error_type: str, message: str) -> None:
+        """An error answer on a connection about to close, unless one was sent or the client is gone."""
+        if self._responded:
+            return
+        try:
+            self._send_error(status, error_type, message)
+            self.wfile.flush()
+        except OSError:
+            pass
 
     def _post(self) -> None:
         target = self._admitted()
@@ -312,7 +321,9 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length)
         if len(body) < length:
             raise TimeoutError("the client closed the connection before sending the whole body")
+        # The request is in: the answer (a relayed stream, say) is written under the plain timeout.
         self._reader.deadline = None
+        self.connection.settimeout(self.server.settings.read_timeout)
         return body
 
     def _refuse(self, status: int, error_type: str, message: str) -> None:
@@ -322,6 +333,9 @@ class _Handler(BaseHTTPRequestHandler):
         if length is None or length > _DISCARD_LIMIT:
             self.close_connection = True
         else:
+            # A client sends a small body right behind its headers; one that holds it back is not waited for.
+            soon = time.monotonic() + _DISCARD_WAIT
+            self._reader.deadline = min(self._reader.deadline or soon, soon)
             try:
                 if len(self.rfile.read(length)) < length:
                     self.close_connection = True

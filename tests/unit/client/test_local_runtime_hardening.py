@@ -409,3 +409,22 @@ def test_openai_client_renews_on_a_refusal_and_reports_a_second_one(local_runtim
         "type": "AccessDeniedException",
         "code": 403,
     }
+
+
+def test_a_refusal_does_not_wait_for_a_withheld_small_body(
+    server: LocalRuntimeServer, connection: socket.socket
+) -> None:
+    connection.sendall(_raw_post(server, headers={"Content-Length": "100"}, body=b""))
+    started = time.monotonic()
+    assert _answer(connection)[0] == 401
+    assert time.monotonic() - started < 1.5
+
+
+def test_a_client_gone_mid_body_leaves_the_server_serving(server: LocalRuntimeServer, token: str) -> None:
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+        sock.sendall(
+            _raw_post(
+                server, headers={"Authorization": f"Bearer {token}", "Content-Length": "100"}, body=b"{"
+            )
+        )
+    assert httpx.get(f"{server.origin}/ping").status_code == 200
