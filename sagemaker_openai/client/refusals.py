@@ -1,9 +1,9 @@
 """Which answers mean "this token was refused", so the auth renews it once and resends.
 
-AWS documents no status code for a missing, expired or foreign token on the OpenAI route. AWS services
-answer 403 for an expired security token or an incomplete signature and 400 for an expired pre-signed
-request (AWS's common errors), and some gateways answer 401; so any 401 or 403 counts, and a 400 only when
-its body says a token, signature or request expired (a 400 is otherwise the caller's bad request).
+AWS documents no status code for a missing, expired or foreign token on the OpenAI route. AWS's common
+errors answer 403 for an expired security token (`ExpiredTokenException`) and 400 for an expired
+pre-signed request (`RequestExpired`), and some gateways answer 401; so any 401 or 403 counts, and a 400
+only when its body says a token, signature or request expired (a 400 is otherwise the caller's own).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ EXPIRED_TOKEN_STATUS = 400
 MAX_REASON_BYTES = 4096
 
 _EXPIRED = re.compile(
-    r"expiredtoken"
+    r"expiredtoken|requestexpired|request\s+expiration\s+date"
     r"|expired\s+(?:security\s+|bearer\s+)?(?:token|signature)"
     r"|(?:token|signature|request)(?:'s)?\b[^.\n]{0,60}?\b(?:has\s+|is\s+|was\s+)?expired\b",
     re.IGNORECASE,

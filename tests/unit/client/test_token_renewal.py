@@ -251,6 +251,12 @@ def _echo(request: httpx.Request) -> httpx.Response:
         (400, b'{"error": {"message": "The bearer token expired at 2026-12-01T07:00:00Z."}}'),
         (400, b'{"__type": "ExpiredTokenException", "message": "x"}'),
         (400, b"<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>"),
+        (400, b'{"__type": "RequestExpired", "message": "The request reached the service too late."}'),
+        (
+            400,
+            b"<Message>The request reached the service more than 15 minutes after the request expiration "
+            b"date</Message>",
+        ),
         (400, b'{"message": "Signature expired: 20261201T070000Z is now earlier than 20261201T070100Z"}'),
     ],
 )
