@@ -23,9 +23,12 @@ _BREAK_THEN_RUN = re.compile(f"{_BREAK}([A-Za-z0-9+/=]+)")
 # A wrapped token spans at most this many lines (a 12-hour token with a session token is about 3 KiB).
 _MAX_PIECES = 128
 
-# Signed-request material: SigV4 signatures (query or Authorization header), session tokens in a query,
-# a header dict or a canonical request, and keys in credential-provider responses (STS, SSO, IMDS).
+# URL credentials, and signed-request material: SigV4 signatures (query or Authorization header), session
+# tokens in a query, a header dict or a canonical request, and keys in credential-provider responses (STS,
+# SSO, IMDS).
 _SECRETS = (
+    # user:password@ in a URL (an upstream's credentials, in httpx's request log for example).
+    re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://)[^/\s:@'\"]+:[^/\s@'\"]+(?=@)"),
     re.compile(r"(?i)(\bX-Amz-Signature=)[^&\s'\"]+"),
     re.compile(r"(?i)(\bSignature(?:=|:\s*))[0-9a-f]+"),
     re.compile(r"(?i)(\bX-Amz-Security-Token(?:['\"]?\s*[:=]\s*b?['\"]?))(?!b['\"])[^&\s'\",}<]+"),

@@ -68,6 +68,10 @@ def test_redact_replaces_every_token() -> None:
             "minted a SageMaker bearer token usable for 900 s",
             "minted a SageMaker bearer token usable for 900 s",
         ),
+        (
+            'HTTP Request: POST https://user:hunter2@vllm.example/v1/chat/completions "HTTP/1.1 200 OK"',
+            'HTTP Request: POST https://<redacted>@vllm.example/v1/chat/completions "HTTP/1.1 200 OK"',
+        ),
     ],
 )
 def test_redact_replaces_signatures_session_tokens_and_keys(text: str, expected: str) -> None:
