@@ -10,6 +10,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from sagemaker_openai.client.auth import BearerTokenAuth
+from sagemaker_openai.client.destinations import UntrustedHostError
 from sagemaker_openai.client.errors import (
     CredentialsError,
     EndpointNotReadyError,
@@ -49,6 +50,7 @@ __all__ = [
     "SageMakerOpenAIError",
     "StackOutputs",
     "StackOutputsError",
+    "UntrustedHostError",
     "async_connection_pool",
     "async_openai_client",
     "async_openai_clients",

@@ -13,6 +13,7 @@ from sagemaker_openai.client.commands import chat, local_runtime, outputs, smoke
 from sagemaker_openai.client.commands._context import CliContext
 from sagemaker_openai.client.commands._errors import describe_error
 from sagemaker_openai.client.commands._targets import UsageError
+from sagemaker_openai.client.log_safety import protect_library_loggers
 from sagemaker_openai.client.redaction import redact
 
 _COMMANDS = (outputs, token, chat, smoke, local_runtime, stage_weights)
@@ -41,6 +42,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if "--debug" in arguments else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    # --debug shows botocore's and httpx's debug records, with signatures and session tokens redacted.
+    protect_library_loggers()
     return run(arguments, CliContext())
 
 

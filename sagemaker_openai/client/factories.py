@@ -11,6 +11,7 @@ from openai import AsyncOpenAI, DefaultAsyncHttpxClient, DefaultHttpxClient, Ope
 
 from sagemaker_openai.client.auth import BearerTokenAuth
 from sagemaker_openai.client.capacity import AsyncCapacityWaitTransport, CapacityWaitTransport
+from sagemaker_openai.client.destinations import check_token_destination
 from sagemaker_openai.client.errors import RegionError
 from sagemaker_openai.client.region import resolve_region
 from sagemaker_openai.client.stack_outputs import StackOutputs
@@ -205,13 +206,19 @@ def _target(
         raise ValueError("model_key picks a model of a stack; pass stack= as well, or only base_url.")
     else:
         url = base_url
+    # A URL the token must not reach is refused now, before any request is built.
     if not owns_auth:
+        pool_auth = getattr(http_client, "auth", None)
+        if isinstance(pool_auth, BearerTokenAuth):  # a pool without it sends no token of ours
+            pool_auth.check_url(url)
         return url, None
     if auth is None:
+        check_token_destination(url)
         return url, BearerTokenAuth(resolve_region(region, base_url=url))
     target_region = resolve_region(region, base_url=url) if region else region_from_host(url)
     if target_region is not None and target_region != auth.region:
         raise RegionError(f"auth signs for {auth.region} but {url} is in {target_region}; use one region")
+    auth.check_url(url)
     return url, auth
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, TypeVar, cast
 
+from sagemaker_openai.client.destinations import UntrustedHostError, check_token_destination
 from sagemaker_openai.client.errors import StackOutputsError
 from sagemaker_openai.client.urls import region_from_host
 
@@ -203,6 +204,10 @@ def _from_individual_outputs(stack_name: str, outputs: Mapping[str, str], where:
 def _checked_url(url: str, where: str) -> str:
     if not url.startswith(("https://", "http://")):
         raise StackOutputsError(f"{where}: base URL {url!r} is not an http(s) URL; redeploy the stack")
+    try:
+        check_token_destination(url)
+    except UntrustedHostError as exc:
+        raise UntrustedHostError(f"{where}: {exc}") from None
     return url
 
 

@@ -13,9 +13,15 @@ import logging
 import threading
 import weakref
 from collections.abc import Callable
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 
+from sagemaker_openai.client.errors import CredentialsError
+
 log = logging.getLogger(__name__)
+
+DEFAULT_RENEWAL_TIMEOUT = 60.0
 
 
 @dataclass(frozen=True)
@@ -46,10 +52,16 @@ class TokenCache:
         clock: Callable[[], float],
         refresh_margin: float,
         advisory_margin: float,
+        renewal_timeout: float = DEFAULT_RENEWAL_TIMEOUT,
     ) -> None:
         if refresh_margin < 0 or advisory_margin < refresh_margin:
             raise ValueError("Provide 0 <= refresh_margin <= advisory_margin.")
+        if renewal_timeout <= 0:
+            raise ValueError("renewal_timeout must be a positive number of seconds.")
         self._mint = mint
+        self._renewal_timeout = renewal_timeout
+        # A signing that outlived its wait: (clock reading at its start, its result to come).
+        self._pending: tuple[float, Future[MintedToken]] | None = None
         self._clock = clock
         self._refresh_margin = refresh_margin
         self._advisory_margin = advisory_margin
@@ -93,12 +105,16 @@ class TokenCache:
 
     def renew(self, stale: CachedToken | None) -> CachedToken:
         """Replace `stale` (blocking); a token someone else minted meanwhile is reused, not re-minted."""
-        with self._lock:
+        if not self._lock.acquire(timeout=self._renewal_timeout):
+            raise self._timed_out()
+        try:
             current = self._token
             if current is not None and current is not stale and self._clock() < current.mandatory_at:
                 return current
             self._token = self._mint_cached()
             return self._token
+        finally:
+            self._lock.release()
 
     async def renew_async(self, stale: CachedToken | None) -> CachedToken:
         async with self._loop_lock():
@@ -125,9 +141,23 @@ class TokenCache:
             self._lock.release()
 
     def _mint_cached(self) -> CachedToken:
-        # Read the clock before signing: the token's lifetime starts at signing, not when minting returns.
-        now = self._clock()
-        minted = self._mint()
+        """Sign (under the lock), waiting at most renewal_timeout; a signing left over from a timed-out
+        wait is waited for instead of starting another."""
+        if self._pending is None:
+            # Read the clock before signing: the token's lifetime starts at signing, not when it returns.
+            future: Future[MintedToken] = Future()
+            self._pending = (self._clock(), future)
+            threading.Thread(
+                target=_run, args=(self._mint, future), name="sagemaker-openai-token", daemon=True
+            ).start()
+        now, future = self._pending
+        try:
+            minted = future.result(timeout=self._renewal_timeout)
+        except FutureTimeout:
+            raise self._timed_out() from None
+        finally:
+            if future.done():
+                self._pending = None
         lifetime = minted.lifetime
         # Short-lived tokens (or keys) would sit inside the margins from birth; cap each margin at half
         # the lifetime so a fresh token is always used for a while.
@@ -141,6 +171,13 @@ class TokenCache:
             expires_at=now + lifetime,
         )
 
+    def _timed_out(self) -> CredentialsError:
+        return CredentialsError(
+            f"signing a SageMaker bearer token took more than {self._renewal_timeout:g} s: "
+            "the AWS credential provider (SSO, instance metadata, STS or a credential_process) did not "
+            "answer; check it with `aws sts get-caller-identity` and retry"
+        )
+
     def _loop_lock(self) -> asyncio.Lock:
         # asyncio.Lock binds to one event loop; keep one per loop so a shared auth works under any loop.
         loop = asyncio.get_running_loop()
@@ -149,3 +186,10 @@ class TokenCache:
             if lock is None:
                 lock = self._loop_locks[loop] = asyncio.Lock()
             return lock
+
+
+def _run(mint: Callable[[], MintedToken], future: Future[MintedToken]) -> None:
+    try:
+        future.set_result(mint())
+    except BaseException as exc:
+        future.set_exception(exc)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from urllib.parse import unquote
@@ -19,6 +20,7 @@ TOKEN_ACTION = "CallWithBearerToken"  # noqa: S105 - an API action name
 MAX_TOKEN_LIFETIME = timedelta(hours=12)
 _VERSION_PARAM = "Version"
 _AMZ_DATE_FORMAT = "%Y%m%dT%H%M%SZ"
+_SIGNATURE = re.compile(r"[0-9a-f]{64}")
 
 
 class MalformedTokenError(ValueError):
@@ -58,7 +60,7 @@ def decode_token(token: str) -> DecodedToken:
         raise MalformedTokenError(f"a SageMaker bearer token starts with {TOKEN_PREFIX!r}")
     try:
         url = base64.b64decode(token[len(TOKEN_PREFIX) :], validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
+    except (binascii.Error, ValueError):  # ValueError: non-ASCII text (UnicodeDecodeError is one too)
         raise MalformedTokenError("the token is not base64 of a presigned URL") from None
     host, separator, query = url.partition("/?")
     if not separator or not query:
@@ -85,6 +87,8 @@ def decode_token(token: str) -> DecodedToken:
         raise MalformedTokenError(f"the token lacks {', '.join(missing)}")
     if values["Action"] != TOKEN_ACTION or values["X-Amz-Algorithm"] != "AWS4-HMAC-SHA256":
         raise MalformedTokenError(f"the token does not presign {TOKEN_ACTION} with AWS4-HMAC-SHA256")
+    if not _SIGNATURE.fullmatch(values["X-Amz-Signature"]):
+        raise MalformedTokenError("the token's X-Amz-Signature is not 64 lowercase hex digits")
     scope = values["X-Amz-Credential"].split("/")
     if len(scope) != 5 or scope[4] != "aws4_request":
         raise MalformedTokenError("the token's credential scope is not key/date/region/service/aws4_request")

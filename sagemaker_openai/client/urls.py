@@ -6,9 +6,8 @@ import re
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
-# runtime.sagemaker.<region>.<dns suffix>, runtime-fips.sagemaker.<region>...,
-# and VPC endpoints vpce-<id>.runtime.sagemaker.<region>.vpce.amazonaws.com.
-_RUNTIME_HOST = re.compile(r"(?:^|\.)runtime(?:-fips)?\.sagemaker\.(?P<region>[a-z]{2,4}(?:-[a-z]+)+-\d+)\.")
+from sagemaker_openai.client.destinations import runtime_host_region
+
 _OPENAI_PATH = re.compile(
     r"^/endpoints/(?P<endpoint>[^/]+)(?:/inference-components/(?P<component>[^/]+))?/openai/v1/?$"
 )
@@ -25,9 +24,7 @@ class RuntimeUrl:
 
 def region_from_host(url: str) -> str | None:
     """The region in a runtime host name, or None for hosts that carry none (local-runtime, proxies)."""
-    host = urlsplit(url).hostname or ""
-    match = _RUNTIME_HOST.search(host)
-    return match.group("region") if match else None
+    return runtime_host_region(urlsplit(url).hostname or "")
 
 
 def parse_runtime_url(base_url: str) -> RuntimeUrl | None:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from sagemaker_openai.client.auth import BearerTokenAuth
 from sagemaker_openai.client.commands._context import CliContext
 from sagemaker_openai.client.control_plane import check_endpoint_ready, read_stack_outputs
+from sagemaker_openai.client.destinations import check_token_destination
 from sagemaker_openai.client.errors import SageMakerOpenAIError
 from sagemaker_openai.client.region import resolve_region
 from sagemaker_openai.client.stack_outputs import SINGLE_MODEL_KEY, ModelTarget, StackOutputs
@@ -87,6 +88,7 @@ def resolve_targets(args: argparse.Namespace, ctx: CliContext) -> Targets:
             raise UsageError("Provide either --base-url or --outputs-file/--stack, not both.")
         if args.model_key is not None:
             raise UsageError("--model-key picks a model of a stack; drop it with --base-url")
+        check_token_destination(args.base_url)
         session = ctx.session_factory(args.profile)
         region = resolve_region(args.region, base_url=args.base_url, session=session)
         return Targets(region, session, [_url_target(args.base_url, args.model_name)])

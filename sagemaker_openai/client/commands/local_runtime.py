@@ -13,7 +13,12 @@ from sagemaker_openai.client.commands._targets import UsageError, add_aws_argume
 from sagemaker_openai.client.credentials import SessionCredentials
 from sagemaker_openai.client.errors import SageMakerOpenAIError
 from sagemaker_openai.client.local_runtime.routes import EndpointLayout
-from sagemaker_openai.client.local_runtime.server import LocalRuntimeServer, RuntimeSettings
+from sagemaker_openai.client.local_runtime.server import (
+    DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_READ_TIMEOUT,
+    LocalRuntimeServer,
+    RuntimeSettings,
+)
 from sagemaker_openai.client.local_runtime.token_verifier import TokenVerifier
 from sagemaker_openai.client.region import resolve_region
 
@@ -52,6 +57,28 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         help="environment variable holding the upstream's API key (the caller's token is never forwarded)",
     )
     parser.add_argument(
+        "--refusal-status",
+        type=int,
+        choices=(401, 403, 400),
+        help="answer every token refusal with this status (default: 401, or 403 for a token not accepted); "
+        "AWS documents none for this route, so clients should handle each",
+    )
+    parser.add_argument(
+        "--read-timeout",
+        type=float,
+        default=DEFAULT_READ_TIMEOUT,
+        metavar="SECONDS",
+        help=f"close a connection whose request has not fully arrived after this long "
+        f"(default {DEFAULT_READ_TIMEOUT:g})",
+    )
+    parser.add_argument(
+        "--max-connections",
+        type=int,
+        default=DEFAULT_MAX_CONNECTIONS,
+        metavar="N",
+        help=f"connections served at once; more are answered 503 (default {DEFAULT_MAX_CONNECTIONS})",
+    )
+    parser.add_argument(
         "--served-model-name",
         default="local-runtime",
         metavar="NAME",
@@ -62,6 +89,10 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
     layout = _layout(args)
+    if args.read_timeout <= 0:
+        raise UsageError("--read-timeout must be a positive number of seconds")
+    if args.max_connections < 1:
+        raise UsageError("--max-connections must be at least 1")
     verifier = None
     if not args.no_auth:
         session = ctx.session_factory(args.profile)
@@ -74,6 +105,9 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         verifier=verifier,
         served_model_name=args.served_model_name,
         upstream=_upstream(args),
+        refusal_status=args.refusal_status,
+        read_timeout=args.read_timeout,
+        max_connections=args.max_connections,
     )
     try:
         server = LocalRuntimeServer(settings, port=args.port)
@@ -119,8 +153,16 @@ def _upstream(args: argparse.Namespace) -> Any:
         if args.upstream_api_key_env is not None:
             raise UsageError("--upstream-api-key-env needs --upstream")
         return None
-    if not args.upstream.startswith(("http://", "https://")):
-        raise UsageError(f"--upstream {args.upstream!r} is not an http(s) URL")
+    from sagemaker_openai.client.local_runtime.upstream import (  # noqa: PLC0415 - imports httpx
+        Upstream,
+        UpstreamURLError,
+        check_upstream_url,
+    )
+
+    try:
+        check_upstream_url(args.upstream)
+    except UpstreamURLError as exc:
+        raise UsageError(f"--upstream {exc}; use https://, or http:// to a server on this machine") from None
     api_key = None
     if args.upstream_api_key_env is not None:
         api_key = os.environ.get(args.upstream_api_key_env)
@@ -128,8 +170,6 @@ def _upstream(args: argparse.Namespace) -> Any:
             raise UsageError(
                 f"environment variable {args.upstream_api_key_env} (--upstream-api-key-env) is not set"
             )
-    from sagemaker_openai.client.local_runtime.upstream import Upstream  # noqa: PLC0415 - imports httpx
-
     return Upstream(args.upstream, api_key=api_key)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 from datetime import timedelta
-from typing import Any
+from typing import Any, TextIO
 
 from sagemaker_openai.client.auth import BearerTokenAuth
 from sagemaker_openai.client.commands._context import CliContext
@@ -13,6 +13,9 @@ from sagemaker_openai.client.region import resolve_region
 from sagemaker_openai.client.token_format import MAX_TOKEN_LIFETIME, decode_token
 
 DEFAULT_TOKEN_SECONDS = 900
+CURL_EXAMPLE = (
+    'curl -H @- "$BASE_URL/chat/completions" ... <<<"Authorization: Bearer $(sagemaker-openai token ...)"'
+)
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
@@ -20,9 +23,10 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         "token",
         help="print a bearer token (a credential) for curl",
         description=(
-            "Print a SageMaker bearer token on stdout, for example: "
-            'curl -H "Authorization: Bearer $(sagemaker-openai token --region us-east-1)" ... '
-            "The token is a credential: do not log, share or store it."
+            f"Print a SageMaker bearer token on stdout, for a pipe: {CURL_EXAMPLE} "
+            "(curl reads the header from standard input, so the token stays out of the process list). "
+            "The token is a credential: do not log, share or store it. It is not printed to a terminal "
+            "unless --force is given."
         ),
     )
     add_target_arguments(parser)
@@ -33,12 +37,22 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         metavar="SECONDS",
         help=f"token lifetime (default {DEFAULT_TOKEN_SECONDS}, at most 43200)",
     )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="print the token even when stdout is a terminal (it stays in the scrollback)",
+    )
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
     if not 1 <= args.expiry <= MAX_TOKEN_LIFETIME.total_seconds():
         raise UsageError("--expiry must be between 1 and 43200 seconds")
+    if not args.force and _is_terminal(ctx.stdout):
+        raise UsageError(
+            "refusing to print a bearer token to a terminal, where it stays in the scrollback; pipe it, "
+            f"as in {CURL_EXAMPLE}, or pass --force"
+        )
     if args.base_url is None and args.outputs_file is None and args.stack is None:
         session = ctx.session_factory(args.profile)
         region = resolve_region(args.region, session=session)
@@ -59,3 +73,10 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     )
     print(token, file=ctx.stdout)
     return 0
+
+
+def _is_terminal(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):  # a closed or stand-in stream
+        return False

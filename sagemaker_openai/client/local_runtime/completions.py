@@ -151,16 +151,22 @@ def _tool_to_call(request: Mapping[str, Any]) -> dict[str, Any] | None:
     ]
     if len(functions) != len(tools) or not all(isinstance(f.get("name"), str) for f in functions):
         raise InvalidRequest("each tool must be {'type': 'function', 'function': {'name': ...}}")
-    choice = request.get("tool_choice")
+    choice = request.get("tool_choice", "auto")
     if choice == "none":
         return None
-    if isinstance(choice, dict):
-        wanted = choice.get("function", {}).get("name")
-        for function in functions:
-            if function["name"] == wanted:
-                return function
-        raise InvalidRequest(f"tool_choice names {wanted!r}, which is not among the tools")
-    return functions[0]
+    if choice in ("auto", "required"):
+        return functions[0]
+    function_choice = choice.get("function") if isinstance(choice, dict) else None
+    wanted = function_choice.get("name") if isinstance(function_choice, dict) else None
+    if not isinstance(wanted, str):
+        raise InvalidRequest(
+            "'tool_choice' must be 'none', 'auto', 'required' or "
+            "{'type': 'function', 'function': {'name': ...}}"
+        )
+    for function in functions:
+        if function["name"] == wanted:
+            return function
+    raise InvalidRequest(f"tool_choice names {wanted!r}, which is not among the tools")
 
 
 def _call(function: Mapping[str, Any], user_text: str) -> ToolCall:
@@ -193,9 +199,11 @@ def _example_value(schema: object, user_text: str) -> object:
 
 def _tool_name_for(messages: list[dict[str, Any]], call_id: object) -> str:
     for message in messages:
-        for call in message.get("tool_calls") or []:
+        calls = message.get("tool_calls")
+        for call in calls if isinstance(calls, list) else []:
             if isinstance(call, dict) and call.get("id") == call_id:
-                return str(call.get("function", {}).get("name", call_id))
+                function = call.get("function")
+                return str(function.get("name", call_id) if isinstance(function, dict) else call_id)
     return str(call_id)
 
 

@@ -3,7 +3,10 @@
 The token presigns POST https://sagemaker.amazonaws.com/?Action=CallWithBearerToken. Verification rebuilds
 the canonical request (query sorted and kept URL-encoded, header `host`, SHA-256 of the empty body), signs it
 with the secret key of the access key the token names, and compares. Each distinct token is verified once
-and remembered until it expires.
+and remembered until the earlier of its expiry and the end of the credentials it was checked against.
+
+A malformed token (not base64 of a presigned URL, a signature that is not hex) is a bad request (400);
+other refusals are 401 (no usable token, expired) or 403 (not signed by the accepted credentials).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sagemaker_openai.client.credentials import CredentialSource, utc_now
+from sagemaker_openai.client.credentials import CredentialSnapshot, CredentialSource, utc_now
 from sagemaker_openai.client.token_format import (
     MAX_TOKEN_LIFETIME,
     SIGNING_HOST,
@@ -31,12 +34,14 @@ _PRUNE_AT = 4096
 
 
 class TokenRejected(Exception):
-    """The request may not proceed: `status` is 401 (no usable token) or 403 (token not accepted)."""
+    """The request may not proceed: `status` is 400 (malformed token), 401 (no usable token) or 403 (token
+    not accepted); `malformed` marks the 400s, which are bad requests rather than refusals."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, *, malformed: bool = False) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.malformed = malformed
 
 
 class TokenVerifier:
@@ -64,17 +69,20 @@ class TokenVerifier:
         expires_at = self._accepted.get(key)
         if expires_at is not None and now < expires_at:
             return
-        decoded = self._verified(token, now)
+        decoded, credentials = self._verified(token, now)
+        remember_until = decoded.expires_at
+        if credentials.lifetime is not None:
+            remember_until = min(remember_until, now + timedelta(seconds=credentials.lifetime))
         with self._lock:
             if len(self._accepted) >= _PRUNE_AT:
                 self._accepted = {k: v for k, v in self._accepted.items() if v > now}
-            self._accepted[key] = decoded.expires_at
+            self._accepted[key] = remember_until
 
-    def _verified(self, token: str, now: datetime) -> DecodedToken:
+    def _verified(self, token: str, now: datetime) -> tuple[DecodedToken, CredentialSnapshot]:
         try:
             decoded = decode_token(token)
         except MalformedTokenError as exc:
-            raise TokenRejected(401, f"Malformed bearer token: {exc}.") from None
+            raise TokenRejected(400, f"Malformed bearer token: {exc}.", malformed=True) from None
         if decoded.host != SIGNING_HOST or decoded.service != SIGNING_SERVICE:
             raise TokenRejected(403, "The bearer token is not signed for SageMaker.")
         if decoded.region != self._region:
@@ -85,7 +93,9 @@ class TokenVerifier:
             decoded.param("X-Amz-SignedHeaders") != "host"
             or decoded.scope_date != f"{decoded.signed_at:%Y%m%d}"
         ):
-            raise TokenRejected(401, "Malformed bearer token: unexpected signed headers or credential date.")
+            raise TokenRejected(
+                400, "Malformed bearer token: unexpected signed headers or credential date.", malformed=True
+            )
         credentials = self._credentials.snapshot()
         if decoded.access_key_id != credentials.access_key or decoded.param("X-Amz-Security-Token") != (
             credentials.token or None
@@ -101,7 +111,7 @@ class TokenVerifier:
             raise TokenRejected(401, f"The bearer token expired at {decoded.expires_at:%Y-%m-%dT%H:%M:%SZ}.")
         if decoded.signed_at > now + _CLOCK_SKEW:
             raise TokenRejected(401, "The bearer token is signed in the future; check the client's clock.")
-        return decoded
+        return decoded, credentials
 
 
 def _bearer_token(authorization: str | None) -> str:

@@ -4,18 +4,55 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from urllib.parse import urlsplit
 
 import httpx
 
+from sagemaker_openai.client.destinations import is_loopback
+
+
+class UpstreamURLError(ValueError):
+    """An upstream URL that is neither HTTPS nor loopback (the message never shows its credentials)."""
+
+
+def displayed_url(url: str) -> str:
+    """`url` without user info or query, which may hold credentials: safe to print and log."""
+    parts = urlsplit(url)
+    try:
+        port = f":{parts.port}" if parts.port is not None else ""
+    except ValueError:
+        port = ""
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{parts.scheme}://{host}{port}{parts.path}".rstrip("/")
+
+
+def check_upstream_url(url: str) -> None:
+    """Relayed requests carry prompts (and maybe an API key): HTTPS anywhere, plain HTTP only to loopback."""
+    parts = urlsplit(url)
+    scheme, host = parts.scheme.lower(), parts.hostname or ""
+    if host and (scheme == "https" or (scheme == "http" and is_loopback(host))):
+        return
+    if not parts.netloc or scheme not in ("http", "https"):
+        # Not quoted: "user:password@host" parses as scheme "user".
+        raise UpstreamURLError("value is not an http(s) URL such as https://HOST/v1")
+    raise UpstreamURLError(
+        f"{displayed_url(url)} is plain http:// to a host that is not loopback (127.0.0.1, localhost, ::1)"
+    )
+
 
 class Upstream:
-    """Posts request bodies to `<base_url>/chat/completions`; the caller's bearer token is never forwarded."""
+    """Posts request bodies to `<base_url>/chat/completions`; the caller's bearer token is never forwarded.
+
+    `base_url` is shown without user info or query (credentials embedded there are used, never printed)."""
 
     def __init__(self, base_url: str, *, api_key: str | None = None, timeout: float = 300.0) -> None:
+        check_upstream_url(base_url)
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self.base_url = base_url.rstrip("/")
+        self.base_url = displayed_url(base_url)
         self._client = httpx.Client(
-            base_url=self.base_url, headers=headers, timeout=httpx.Timeout(timeout, connect=10.0)
+            base_url=base_url.rstrip("/"), headers=headers, timeout=httpx.Timeout(timeout, connect=10.0)
         )
 
     def __repr__(self) -> str:

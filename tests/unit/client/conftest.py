@@ -76,6 +76,9 @@ def local_runtime() -> Iterator[RuntimeFactory]:
             verifier: TokenVerifier | None = None,
             served_model_name: str = "local-runtime",
             upstream: Upstream | None = None,
+            refusal_status: int | None = None,
+            read_timeout: float = 5.0,
+            max_connections: int = 64,
         ) -> LocalRuntimeServer:
             if auth and verifier is None:
                 verifier = TokenVerifier(SessionCredentials(), region=REGION)
@@ -84,6 +87,9 @@ def local_runtime() -> Iterator[RuntimeFactory]:
                 verifier=verifier,
                 served_model_name=served_model_name,
                 upstream=upstream,
+                refusal_status=refusal_status,
+                read_timeout=read_timeout,
+                max_connections=max_connections,
             )
             return running.enter_context(LocalRuntimeServer(settings).running())
 

@@ -9,14 +9,18 @@ import subprocess
 import sys
 import threading
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import boto3
 import botocore.session
+from botocore.auth import SigV4QueryAuth
+from botocore.awsrequest import AWSRequest
 from botocore.client import BaseClient
-from botocore.credentials import CredentialProvider
+from botocore.config import Config
+from botocore.credentials import CredentialProvider, Credentials
 
 from sagemaker_openai.client.auth import TokenFactory
 
@@ -114,6 +118,51 @@ def aws_client(service: str) -> Any:
     """A real botocore client for `service`; stubbed, it never sends anything."""
     session = boto3.Session(botocore_session=_shared_botocore_session(), region_name=REGION)
     return session.client(service)  # type: ignore[call-overload]
+
+
+def presigned_token(
+    *,
+    region: str = REGION,
+    host: str = "sagemaker.amazonaws.com",
+    service: str = "sagemaker",
+    expires: int = 900,
+    extra_headers: Mapping[str, str] | None = None,
+    credentials: Credentials | None = None,
+    signed_at: datetime | None = None,
+) -> str:
+    """A token made the way sagemaker.core's generate_token makes it (botocore's SigV4 query signer), with
+    the parts generate_token fixes or refuses (host, service, a lifetime over 12 h, extra signed headers,
+    the signing time) open to tests of the verifier's refusals."""
+    request = AWSRequest(
+        method="POST",
+        url=f"https://{host}/",
+        headers={"host": host, **(extra_headers or {})},
+        params={"Action": "CallWithBearerToken"},
+    )
+    signer = SigV4QueryAuth(
+        credentials or Credentials(FAKE_ACCESS_KEY, FAKE_SECRET_KEY), service, region, expires=expires
+    )
+    if signed_at is None:
+        signer.add_auth(request)
+    else:
+        naive = signed_at.astimezone(UTC).replace(tzinfo=None)
+        with mock.patch("botocore.auth.get_current_datetime", return_value=naive):
+            signer.add_auth(request)
+    url = str(request.url).replace("https://", "") + "&Version=1"
+    return "sagemaker-api-key-" + base64.b64encode(url.encode()).decode()
+
+
+def aws_client_with(service: str, credentials: Credentials, *, endpoint_url: str) -> Any:
+    """A real botocore client signing with `credentials`, sending to `endpoint_url`, without retries."""
+    session = boto3.Session(botocore_session=_shared_botocore_session(), region_name=REGION)
+    return session.client(  # type: ignore[call-overload]
+        service,
+        endpoint_url=endpoint_url,
+        aws_access_key_id=credentials.access_key,
+        aws_secret_access_key=credentials.secret_key,
+        aws_session_token=credentials.token,
+        config=Config(retries={"total_max_attempts": 1}),
+    )
 
 
 def start_local_runtime(

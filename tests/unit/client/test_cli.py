@@ -14,6 +14,7 @@ import httpx
 import pytest
 from botocore.stub import Stubber
 
+from sagemaker_openai.client.auth import sagemaker_generate_token
 from sagemaker_openai.client.cli import run
 from sagemaker_openai.client.commands._context import CliContext, default_session
 from sagemaker_openai.client.token_format import decode_token
@@ -295,6 +296,37 @@ def test_token_errors(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
     assert cli("token", "--region", REGION).error.startswith("no AWS credentials found: set AWS_PROFILE")
 
 
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_token_refuses_a_terminal_unless_forced() -> None:
+    terminal, stderr = _Terminal(), io.StringIO()
+    factory = CountingTokenFactory(sign=sagemaker_generate_token)
+    ctx = CliContext(stdout=terminal, stderr=stderr, token_factory=factory)
+    assert run(["token", "--region", REGION], ctx) == 1
+    assert stderr.getvalue() == (
+        "Error: refusing to print a bearer token to a terminal, where it stays in the scrollback; "
+        'pipe it, as in curl -H @- "$BASE_URL/chat/completions" ... '
+        '<<<"Authorization: Bearer $(sagemaker-openai token ...)", or pass --force\n'
+    )
+    assert (terminal.getvalue(), factory.calls) == ("", [])  # nothing minted, nothing printed
+    assert run(["token", "--region", REGION, "--force"], ctx) == 0
+    assert terminal.getvalue() == f"{factory.issued[0]}\n"
+
+
+def test_token_help_shows_curl_reading_the_header_from_stdin(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        run(["token", "--help"], CliContext())
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert (
+        'curl -H @- "$BASE_URL/chat/completions" ... <<<"Authorization: Bearer $(sagemaker-openai token'
+        in help_text
+    )
+    assert '-H "Authorization' not in help_text
+
+
 # --- chat ----------------------------------------------------------------------------------------------
 
 
@@ -544,7 +576,8 @@ def test_local_runtime_argument_errors(
         "endpoint and inference component names must be non-empty and contain no '/'"
     )
     assert cli("local-runtime", "--endpoint", "ep", "--no-auth", "--upstream", "localhost:8000").error == (
-        "--upstream 'localhost:8000' is not an http(s) URL"
+        "--upstream value is not an http(s) URL such as https://HOST/v1; "
+        "use https://, or http:// to a server on this machine"
     )
     monkeypatch.delenv("VLLM_KEY", raising=False)
     assert cli(

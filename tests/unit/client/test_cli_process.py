@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -73,3 +74,29 @@ def test_console_script_prints_one_error_line(tmp_path: Path) -> None:
         f"Error: outputs file {missing} does not exist; "
         f"run `cdk deploy --outputs-file {missing}` or fix the path\n"
     )
+
+
+def test_local_runtime_flags_set_the_refusal_status_and_the_read_timeout() -> None:
+    env = {**os.environ, "AWS_DEFAULT_REGION": REGION}
+    process, origin = start_local_runtime(
+        "--endpoint",
+        "ep",
+        "--refusal-status",
+        "400",
+        "--read-timeout",
+        "0.3",
+        "--max-connections",
+        "4",
+        env=env,
+    )
+    try:
+        refused = httpx.post(f"{origin}/endpoints/ep/openai/v1/chat/completions", json={"messages": []})
+        assert refused.status_code == 400
+        assert refused.json()["error"]["message"].startswith("Missing bearer token")
+        with socket.create_connection(("127.0.0.1", int(origin.rsplit(":", 1)[1])), timeout=5) as idle:
+            started = time.monotonic()
+            assert idle.recv(1) == b""  # closed by the read timeout
+            assert time.monotonic() - started < 3
+    finally:
+        process.kill()
+        process.communicate(timeout=10)

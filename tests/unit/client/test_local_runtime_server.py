@@ -192,10 +192,13 @@ def test_invalid_requests_get_400(
     assert message in text
 
 
-def test_a_request_without_content_length_gets_411(local_runtime: RuntimeFactory) -> None:
+def test_a_request_without_content_length_gets_411(local_runtime: RuntimeFactory, token: str) -> None:
     server = local_runtime("ep")
-    with socket.create_connection(("127.0.0.1", server.server_address[1]), timeout=5) as connection:
-        connection.sendall(b"POST /endpoints/ep/openai/v1/chat/completions HTTP/1.1\r\nHost: x\r\n\r\n")
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as connection:
+        connection.sendall(
+            b"POST /endpoints/ep/openai/v1/chat/completions HTTP/1.1\r\n"
+            + f"Host: 127.0.0.1:{server.port}\r\nAuthorization: Bearer {token}\r\n\r\n".encode()
+        )
         status_line = connection.makefile("rb").readline()
     assert status_line == b"HTTP/1.1 411 Length Required\r\n"
 

@@ -50,6 +50,7 @@ class _ToLocalRuntime(httpx.BaseTransport):
         assert (request.url.scheme, request.url.host) == ("https", self._host)
         self.paths.append(request.url.path)
         request.url = request.url.copy_with(scheme="http", host=self._origin.host, port=self._origin.port)
+        request.headers["Host"] = self._origin.netloc.decode()  # local-runtime checks its Host header
         return self._inner.handle_request(request)
 
     def close(self) -> None:

@@ -47,3 +47,46 @@ def test_hugging_face_tokens_are_redacted() -> None:
         "401 Unauthorized (Authorization: Bearer hf_<redacted>)"
     )
     assert redact("see hf_transfer and hf_hub_download") == "see hf_transfer and hf_hub_download"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "headers={'X-Amz-Security-Token': b'FwoGZXIvYXdzEXAMPLE', 'Authorization': b'AWS4-HMAC-SHA256 "
+            "Credential=AKIAIOSFODNN7EXAMPLE/20261201/us-east-1/sagemaker/aws4_request, SignedHeaders=host, "
+            "Signature=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef'}",
+            "headers={'X-Amz-Security-Token': b'<redacted>', 'Authorization': b'AWS4-HMAC-SHA256 "
+            "Credential=AKIAIOSFODNN7EXAMPLE/20261201/us-east-1/sagemaker/aws4_request, SignedHeaders=host, "
+            "Signature=<redacted>'}",
+        ),
+        (
+            "https://h/?X-Amz-Expires=900&X-Amz-Security-Token=Fwo%2FG%3D&X-Amz-Signature=0a1b2c&Version=1",
+            "https://h/?X-Amz-Expires=900&X-Amz-Security-Token=<redacted>&X-Amz-Signature=<redacted>&Version=1",
+        ),
+        ("Signature:\n0123456789abcdef", "Signature:\n<redacted>"),
+        (
+            "<Credentials><AccessKeyId>ASIAEXAMPLE</AccessKeyId><SecretAccessKey>wJalr/K7</SecretAccessKey>"
+            "<SessionToken>FwoGZ+XI=</SessionToken></Credentials>",
+            "<Credentials><AccessKeyId>ASIAEXAMPLE</AccessKeyId><SecretAccessKey><redacted></SecretAccessKey>"
+            "<SessionToken><redacted></SessionToken></Credentials>",
+        ),
+        ('{"Token" : "imds-token", "Code" : "Success"}', '{"Token" : "<redacted>", "Code" : "Success"}'),
+        (
+            "minted a SageMaker bearer token usable for 900 s",
+            "minted a SageMaker bearer token usable for 900 s",
+        ),
+        (
+            'HTTP Request: POST https://user:hunter2@vllm.example/v1/chat/completions "HTTP/1.1 200 OK"',
+            'HTTP Request: POST https://<redacted>@vllm.example/v1/chat/completions "HTTP/1.1 200 OK"',
+        ),
+    ],
+)
+def test_redact_replaces_signatures_session_tokens_and_keys(text: str, expected: str) -> None:
+    assert redact(text) == expected
+
+
+def test_a_cut_off_token_loses_its_first_piece() -> None:
+    assert (
+        redact("Bearer sagemaker-api-key-QUJD\nnext line") == "Bearer sagemaker-api-key-<redacted>\nnext line"
+    )

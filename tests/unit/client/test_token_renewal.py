@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -240,3 +241,136 @@ def test_async_callers_renew_in_the_advisory_window_off_the_loop(
 
 def _echo(request: httpx.Request) -> httpx.Response:
     return httpx.Response(200, text=request.headers["Authorization"])
+
+
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [
+        (401, b""),
+        (403, b'{"message": "The security token included in the request is invalid."}'),
+        (400, b'{"error": {"message": "The bearer token expired at 2026-12-01T07:00:00Z."}}'),
+        (400, b'{"__type": "ExpiredTokenException", "message": "x"}'),
+        (400, b"<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>"),
+        (400, b'{"__type": "RequestExpired", "message": "The request reached the service too late."}'),
+        (
+            400,
+            b"<Message>The request reached the service more than 15 minutes after the request expiration "
+            b"date</Message>",
+        ),
+        (400, b'{"message": "Signature expired: 20261201T070000Z is now earlier than 20261201T070100Z"}'),
+    ],
+)
+def test_a_refusal_renews_once_and_resends(
+    counting_factory: CountingTokenFactory, status: int, body: bytes
+) -> None:
+    auth = _auth(FakeClock(), counting_factory)
+    seen: list[str] = []
+
+    def runtime(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers["Authorization"])
+        return httpx.Response(status, content=body) if len(seen) == 1 else httpx.Response(200)
+
+    with httpx.Client(auth=auth, transport=httpx.MockTransport(runtime)) as client:
+        assert client.post("http://127.0.0.1/x").status_code == 200
+    assert seen == [f"Bearer {token}" for token in counting_factory.issued]
+    assert len(seen) == 2
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"error": {"message": "Inference Component has no capacity to process this request."}}',
+        b'{"error": {"message": "max_tokens must be at least 1"}}',
+        b"",
+    ],
+)
+def test_other_400s_are_the_callers_and_are_not_retried(
+    counting_factory: CountingTokenFactory, body: bytes
+) -> None:
+    auth = _auth(FakeClock(), counting_factory)
+    calls: list[httpx.Request] = []
+
+    def runtime(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        return httpx.Response(400, content=body)
+
+    with httpx.Client(auth=auth, transport=httpx.MockTransport(runtime)) as client:
+        answer = client.post("http://127.0.0.1/x")
+    assert (answer.status_code, answer.content, len(calls), len(counting_factory.calls)) == (400, body, 1, 1)
+
+
+@pytest.mark.parametrize("status", [401, 403, 400])
+def test_a_second_refusal_reaches_the_caller_unchanged(
+    counting_factory: CountingTokenFactory, status: int
+) -> None:
+    auth = _auth(FakeClock(), counting_factory)
+    body = b'{"error": {"message": "The bearer token expired at 2026-12-01T07:00:00Z."}}'
+
+    def runtime(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(status, content=body, headers={"x-amzn-RequestId": "r-1"})
+
+    async def main() -> httpx.Response:
+        async with httpx.AsyncClient(auth=auth, transport=httpx.MockTransport(runtime)) as client:
+            return await client.post("http://127.0.0.1/x")
+
+    answer = asyncio.run(main())
+    assert (answer.status_code, answer.content, answer.headers["x-amzn-RequestId"]) == (status, body, "r-1")
+    assert len(answer.history) == 1
+    assert len(counting_factory.calls) == 2
+
+
+def test_expiry_is_scheduled_on_the_wall_clock(counting_factory: CountingTokenFactory) -> None:
+    auth = BearerTokenAuth(
+        "us-east-1", token_factory=counting_factory, credentials=ExpiringKeys(FakeClock(), None)
+    )
+    auth.token()
+    # Scheduled in epoch seconds (time.time): a monotonic clock stops while a laptop sleeps.
+    cached = auth._tokens.peek()
+    assert cached is not None
+    assert cached.expires_at == pytest.approx(time.time() + 3600, abs=5)
+
+
+def test_a_laptop_that_slept_past_expiry_renews_before_sending(
+    counting_factory: CountingTokenFactory,
+) -> None:
+    wall = FakeClock()
+    auth = _auth(wall, counting_factory)
+    seen: list[str] = []
+
+    def runtime(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers["Authorization"])
+        return httpx.Response(200)
+
+    with httpx.Client(auth=auth, transport=httpx.MockTransport(runtime)) as client:
+        client.post("http://127.0.0.1/x")
+        wall.now += 8 * 3600  # the lid was closed overnight
+        client.post("http://127.0.0.1/x")
+    assert seen == [f"Bearer {token}" for token in counting_factory.issued]
+    assert len(set(seen)) == 2
+
+
+def test_a_hanging_credential_provider_ends_in_a_clear_error() -> None:
+    release = threading.Event()
+
+    class HangingKeys:
+        def snapshot(self) -> CredentialSnapshot:
+            release.wait(10)
+            return CredentialSnapshot(FAKE_ACCESS_KEY, FAKE_SECRET_KEY, None, None)
+
+    factory = CountingTokenFactory()
+    auth = BearerTokenAuth("us-east-1", token_factory=factory, credentials=HangingKeys(), renewal_timeout=0.2)
+    started = time.monotonic()
+    with pytest.raises(CredentialsError) as raised:
+        auth.token()
+    assert time.monotonic() - started < 2
+    assert str(raised.value) == (
+        "signing a SageMaker bearer token took more than 0.2 s: the AWS credential provider (SSO, instance "
+        "metadata, STS or a credential_process) did not answer; check it with `aws sts get-caller-identity` "
+        "and retry"
+    )
+    # The hung signing is waited for again, not started twice; once it answers, its token is used.
+    with pytest.raises(CredentialsError):
+        auth.token()
+    release.set()
+    assert auth.token() == factory.issued[0]
+    assert len(factory.calls) == 1

@@ -1,0 +1,433 @@
+"""local-runtime against bad input, over HTTP only: every malformed request gets a 400 in the OpenAI error
+format, slow or idle clients are released by the read timeout, the Host header must name the listener,
+the token is checked before the body is read, and connections are bounded."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import select
+import socket
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import BinaryIO
+
+import httpx
+import openai
+import pytest
+from botocore.credentials import CredentialProvider, Credentials
+
+from sagemaker_openai.client import openai_client
+from sagemaker_openai.client.auth import BearerTokenAuth, sagemaker_generate_token
+from sagemaker_openai.client.cli import run
+from sagemaker_openai.client.commands._context import CliContext
+from sagemaker_openai.client.credentials import SessionCredentials
+from sagemaker_openai.client.local_runtime import LocalRuntimeServer, TokenVerifier
+from sagemaker_openai.client.local_runtime.upstream import Upstream
+
+from .conftest import RuntimeFactory
+from .helpers import REGION
+
+CHAT_PATH = "/endpoints/ep/openai/v1/chat/completions"
+TIMEOUT = 0.3
+
+
+@pytest.fixture
+def token() -> str:
+    return BearerTokenAuth(REGION).token()
+
+
+@pytest.fixture
+def server(local_runtime: RuntimeFactory) -> LocalRuntimeServer:
+    return local_runtime("ep", read_timeout=TIMEOUT)
+
+
+@pytest.fixture
+def connection(server: LocalRuntimeServer) -> Iterator[socket.socket]:
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+        yield sock
+
+
+def _raw_post(server: LocalRuntimeServer, *, headers: dict[str, str], body: bytes) -> bytes:
+    lines = [f"POST {CHAT_PATH} HTTP/1.1", f"Host: 127.0.0.1:{server.port}"]
+    lines += [f"{name}: {value}" for name, value in headers.items()]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+
+
+def _answer(sock: socket.socket) -> tuple[int, dict[str, str], dict[str, object]]:
+    """Read one response: status, headers, JSON body."""
+    return _parse_answer(sock.makefile("rb"))
+
+
+def _parse_answer(reader: BinaryIO) -> tuple[int, dict[str, str], dict[str, object]]:
+    status = int(reader.readline().split()[1])
+    headers: dict[str, str] = {}
+    while (line := reader.readline().decode("latin-1").strip()) != "":
+        name, _, value = line.partition(":")
+        headers[name.lower()] = value.strip()
+    body = json.loads(reader.read(int(headers["content-length"])))
+    return status, headers, body
+
+
+def _openai_error(status: int, headers: dict[str, str], body: dict[str, object]) -> tuple[int, str, str]:
+    error = body["error"]
+    assert isinstance(error, dict)
+    assert error["code"] == status
+    assert headers["x-amzn-errortype"] == error["type"]
+    return status, str(error["type"]), str(error["message"])
+
+
+def _closed_within(sock: socket.socket, seconds: float) -> bytes:
+    """Everything the server sends until it closes the connection; fails if it is still open."""
+    sock.settimeout(seconds)
+    received = b""
+    while chunk := sock.recv(65536):
+        received += chunk
+    return received
+
+
+def _with_signature(token: str, signature: str) -> str:
+    url = base64.b64decode(token.removeprefix("sagemaker-api-key-")).decode()
+    head = url.partition("X-Amz-Signature=")[0]
+    encoded = base64.b64encode(f"{head}X-Amz-Signature={signature}&Version=1".encode())
+    return "sagemaker-api-key-" + encoded.decode()
+
+
+# --- malformed requests: 400, never a dropped connection -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "signature",
+    [pytest.param("z" * 64, id="non-hex"), pytest.param("é" * 64, id="non-ascii")],
+)
+def test_a_malformed_signature_gets_400(server: LocalRuntimeServer, token: str, signature: str) -> None:
+    response = httpx.post(
+        f"{server.origin}{CHAT_PATH}",
+        json={"messages": [{"role": "user", "content": "hi"}]},
+        headers={"Authorization": f"Bearer {_with_signature(token, signature)}"},
+    )
+    assert _openai_error(response.status_code, dict(response.headers), response.json()) == (
+        400,
+        "ValidationError",
+        "Malformed bearer token: the token's X-Amz-Signature is not 64 lowercase hex digits.",
+    )
+
+
+def test_a_non_ascii_authorization_header_gets_400(
+    server: LocalRuntimeServer, connection: socket.socket
+) -> None:
+    connection.sendall(
+        _raw_post(
+            server,
+            headers={"Authorization": "Bearer sagemaker-api-key-\xe9\xe9", "Content-Length": "2"},
+            body=b"{}",
+        )
+    )
+    status, headers, body = _answer(connection)
+    assert _openai_error(status, headers, body)[:2] == (400, "ValidationError")
+
+
+@pytest.mark.parametrize("length", ["\xb2", "1\xb9", "-1", "0x10", " "])
+def test_a_content_length_that_is_not_ascii_digits_gets_400(
+    server: LocalRuntimeServer, connection: socket.socket, token: str, length: str
+) -> None:
+    connection.sendall(
+        _raw_post(server, headers={"Authorization": f"Bearer {token}", "Content-Length": length}, body=b"{}")
+    )
+    assert _openai_error(*_answer(connection)) == (
+        400,
+        "BadRequestError",
+        "The Content-Length header is not a number of bytes.",
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b"[" * 100_000 + b"]" * 100_000, "Invalid chat completion request: JSON nested too deeply."),
+        (
+            json.dumps(
+                {
+                    "messages": [{"role": "user", "content": "hi"}],
+                    "tools": [{"type": "function", "function": {"name": "f"}}],
+                    "tool_choice": "f",
+                }
+            ).encode(),
+            "Invalid chat completion request: 'tool_choice' must be 'none', 'auto', 'required' or "
+            "{'type': 'function', 'function': {'name': ...}}",
+        ),
+        (
+            json.dumps(
+                {
+                    "messages": [{"role": "user", "content": "hi"}],
+                    "tools": [{"type": "function", "function": {"name": "f"}}],
+                    "tool_choice": {"type": "function", "function": "f"},
+                }
+            ).encode(),
+            "Invalid chat completion request: 'tool_choice' must be 'none', 'auto', 'required' or "
+            "{'type': 'function', 'function': {'name': ...}}",
+        ),
+        (b"\xff\xfe", "Invalid chat completion request: "),
+    ],
+)
+def test_malformed_bodies_get_400(server: LocalRuntimeServer, token: str, body: bytes, message: str) -> None:
+    response = httpx.post(
+        f"{server.origin}{CHAT_PATH}",
+        content=body,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    status, kind, text = _openai_error(response.status_code, dict(response.headers), response.json())
+    assert (status, kind) == (400, "BadRequestError")
+    assert text.startswith(message)
+
+
+def test_a_malformed_request_line_gets_400_in_openai_format(connection: socket.socket) -> None:
+    connection.sendall(b"NOT A REQUEST LINE AT ALL\r\n\r\n")
+    status, headers, body = _answer(connection)
+    assert _openai_error(status, headers, body)[:2] == (400, "BadRequestError")
+    assert headers["connection"] == "close"
+
+
+# --- read timeout ----------------------------------------------------------------------------------------
+
+
+def test_an_idle_connection_is_released_by_the_timeout(connection: socket.socket) -> None:
+    started = time.monotonic()
+    assert _closed_within(connection, 5) == b""
+    assert TIMEOUT / 2 < time.monotonic() - started < TIMEOUT + 1.5
+
+
+def test_a_half_sent_body_gets_408_and_is_released(
+    server: LocalRuntimeServer, connection: socket.socket, token: str
+) -> None:
+    connection.sendall(
+        _raw_post(
+            server, headers={"Authorization": f"Bearer {token}", "Content-Length": "100"}, body=b'{"mess'
+        )
+    )
+    started = time.monotonic()
+    received = _closed_within(connection, 5)
+    assert time.monotonic() - started < TIMEOUT + 1.5
+    status, headers, body = _parse_answer(io.BytesIO(received))
+    assert _openai_error(status, headers, body) == (
+        408,
+        "RequestTimeout",
+        "The request did not arrive within the read timeout.",
+    )
+
+
+def test_half_sent_headers_trickled_slowly_are_released_at_the_deadline(
+    server: LocalRuntimeServer, connection: socket.socket
+) -> None:
+    started = time.monotonic()
+    connection.sendall(f"POST {CHAT_PATH} HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\nX-Slow: ".encode())
+    closed = False
+    while not closed and time.monotonic() - started < TIMEOUT + 1.5:
+        try:
+            connection.sendall(b"x")  # one byte at a time, each well inside the timeout
+            readable, _, _ = select.select([connection], [], [], TIMEOUT / 6)
+            closed = bool(readable) and connection.recv(65536) == b""
+        except OSError:
+            closed = True
+    assert closed
+    assert time.monotonic() - started < TIMEOUT + 1.5
+
+
+# --- Host header, token before body, connection bound -----------------------------------------------------
+
+
+@pytest.mark.parametrize("host", ["evil.example:{port}", "127.0.0.1:1", "", "127.0.0.1"])
+def test_a_foreign_host_header_is_refused(
+    server: LocalRuntimeServer, connection: socket.socket, host: str
+) -> None:
+    host_line = f"Host: {host.format(port=server.port)}\r\n" if host else ""
+    connection.sendall(f"GET /ping HTTP/1.1\r\n{host_line}\r\n".encode())
+    assert _openai_error(*_answer(connection)) == (
+        400,
+        "BadRequestError",
+        f"The Host header must be 127.0.0.1:{server.port}, where this listens.",
+    )
+
+
+def test_the_listeners_own_names_are_accepted(server: LocalRuntimeServer) -> None:
+    assert httpx.get(f"{server.origin}/ping").json() == {"status": "Healthy"}
+    assert httpx.get(f"http://localhost:{server.port}/ping").status_code == 200
+
+
+def test_the_token_is_checked_before_the_body_is_read(
+    server: LocalRuntimeServer, connection: socket.socket
+) -> None:
+    # Headers announce 5 MB that never come: the refusal must not wait for them.
+    connection.sendall(_raw_post(server, headers={"Content-Length": str(5_000_000)}, body=b""))
+    started = time.monotonic()
+    status, headers, body = _answer(connection)
+    assert time.monotonic() - started < TIMEOUT
+    assert _openai_error(status, headers, body)[:2] == (401, "UnauthorizedError")
+    assert headers["connection"] == "close"
+
+
+def test_a_refused_small_body_keeps_the_connection_usable(server: LocalRuntimeServer, token: str) -> None:
+    with httpx.Client() as client:
+        url = f"{server.origin}{CHAT_PATH}"
+        chat = {"messages": [{"role": "user", "content": "hi"}]}
+        assert client.post(url, json=chat).status_code == 401
+        assert client.post(url, json=chat, headers={"Authorization": f"Bearer {token}"}).status_code == 200
+
+
+def test_connections_over_the_bound_get_503(local_runtime: RuntimeFactory) -> None:
+    server = local_runtime("ep", max_connections=2, read_timeout=5.0)
+    held = [socket.create_connection(("127.0.0.1", server.port), timeout=5) for _ in range(2)]
+    try:
+        time.sleep(0.2)  # both are accepted and hold their slots
+        with socket.create_connection(("127.0.0.1", server.port), timeout=5) as third:
+            assert _openai_error(*_answer(third)) == (
+                503,
+                "ServiceUnavailable",
+                "local-runtime is serving its maximum number of connections; retry.",
+            )
+    finally:
+        for sock in held:
+            sock.close()
+    # The slots come back once the handlers see the closed connections.
+    deadline = time.monotonic() + 5
+    while httpx.get(f"{server.origin}/ping").status_code != 200:
+        assert time.monotonic() < deadline, "the slots were never released"
+        time.sleep(0.05)
+
+
+# --- refusal status and client renewal ---------------------------------------------------------------------
+
+
+class ShortThenLongTokens:
+    """The real generator: a 60-second token first (expired in the server's eyes), then what is asked."""
+
+    def __init__(self) -> None:
+        self.expiries: list[timedelta] = []
+
+    def __call__(
+        self, *, region: str, aws_credentials_provider: CredentialProvider, expiry: timedelta
+    ) -> str:
+        expiry = timedelta(seconds=60) if not self.expiries else expiry
+        self.expiries.append(expiry)
+        return sagemaker_generate_token(
+            region=region, aws_credentials_provider=aws_credentials_provider, expiry=expiry
+        )
+
+
+@pytest.mark.parametrize("status", [401, 403, 400])
+def test_each_refusal_status_makes_the_client_renew_once(local_runtime: RuntimeFactory, status: int) -> None:
+    later = TokenVerifier(
+        SessionCredentials(), region=REGION, now=lambda: datetime.now(UTC) + timedelta(minutes=2)
+    )
+    server = local_runtime("ep", verifier=later, refusal_status=status)
+    factory = ShortThenLongTokens()
+    url = f"{server.origin}{CHAT_PATH}"
+    chat = {"messages": [{"role": "user", "content": "hi"}]}
+    with httpx.Client(auth=BearerTokenAuth(REGION, token_factory=factory)) as client:
+        answer = client.post(url, json=chat)
+    assert answer.status_code == 200
+    assert [refused.status_code for refused in answer.history] == [status]
+    assert factory.expiries == [timedelta(seconds=60), timedelta(hours=1)]
+
+
+@pytest.mark.parametrize("status", [401, 403, 400])
+def test_refusal_status_applies_to_every_refusal(local_runtime: RuntimeFactory, status: int) -> None:
+    server = local_runtime("ep", refusal_status=status)
+    response = httpx.post(f"{server.origin}{CHAT_PATH}", json={"messages": []})
+    assert _openai_error(response.status_code, dict(response.headers), response.json())[0] == status
+
+
+# --- upstream ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "error"),
+    [
+        (
+            "http://user:hunter2@example.net/v1",
+            "--upstream http://example.net/v1 is plain http:// to a host that is not loopback",
+        ),
+        (
+            "http://10.0.0.5:8000/v1?api-key=hunter2",
+            "--upstream http://10.0.0.5:8000/v1 is plain http:// to a host that is not loopback",
+        ),
+        ("ftp://127.0.0.1/v1", "--upstream value is not an http(s) URL such as https://HOST/v1"),
+        ("user:hunter2@example.net", "--upstream value is not an http(s) URL such as https://HOST/v1"),
+    ],
+)
+def test_upstream_must_be_https_or_loopback_and_is_never_echoed_with_credentials(
+    url: str, error: str
+) -> None:
+    stdout, stderr = io.StringIO(), io.StringIO()
+    code = run(
+        ["local-runtime", "--endpoint", "ep", "--no-auth", "--upstream", url],
+        CliContext(stdout=stdout, stderr=stderr),
+    )
+    assert code == 1
+    suffix = " (127.0.0.1, localhost, ::1)" if "plain http" in error else ""
+    assert (
+        stderr.getvalue() == f"Error: {error}{suffix}; use https://, or http:// to a server on this machine\n"
+    )
+    assert "hunter2" not in stderr.getvalue()
+
+
+def test_upstream_credentials_are_used_but_never_shown(local_runtime: RuntimeFactory, token: str) -> None:
+    upstream = Upstream("http://user:hunter2@127.0.0.1:1/v1?key=hunter2")
+    assert upstream.base_url == "http://127.0.0.1:1/v1"
+    assert "hunter2" not in repr(upstream)
+    server = local_runtime("ep", upstream=upstream)
+    response = httpx.post(
+        f"{server.origin}{CHAT_PATH}",
+        json={"messages": [{"role": "user", "content": "hi"}]},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 502
+    assert "hunter2" not in response.text
+
+
+def test_openai_client_renews_on_a_refusal_and_reports_a_second_one(local_runtime: RuntimeFactory) -> None:
+    later = TokenVerifier(
+        SessionCredentials(), region=REGION, now=lambda: datetime.now(UTC) + timedelta(minutes=2)
+    )
+    server = local_runtime("ep", verifier=later, refusal_status=403)
+    base_url = f"{server.origin}/endpoints/ep/openai/v1"
+    factory = ShortThenLongTokens()
+    client = openai_client(base_url, auth=BearerTokenAuth(REGION, token_factory=factory), max_retries=0)
+    reply = client.chat.completions.create(model="", messages=[{"role": "user", "content": "hi"}])
+    assert reply.choices[0].message.content == "local-runtime ep: hi"
+    assert len(factory.expiries) == 2
+    # Signed by other keys: refused twice, and the second refusal reaches the caller as it came.
+    stranger = BearerTokenAuth(
+        REGION, credentials=Credentials("AKIAOTHEREXAMPLE0000", "other-secret"), renewal_timeout=5
+    )
+    with pytest.raises(openai.PermissionDeniedError) as raised:
+        openai_client(base_url, auth=stranger, max_retries=0).chat.completions.create(
+            model="", messages=[{"role": "user", "content": "hi"}]
+        )
+    assert raised.value.status_code == 403
+    assert raised.value.body == {
+        "message": "The bearer token was signed with credentials this runtime does not accept.",
+        "type": "AccessDeniedException",
+        "code": 403,
+    }
+
+
+def test_a_refusal_does_not_wait_for_a_withheld_small_body(
+    server: LocalRuntimeServer, connection: socket.socket
+) -> None:
+    connection.sendall(_raw_post(server, headers={"Content-Length": "100"}, body=b""))
+    started = time.monotonic()
+    assert _answer(connection)[0] == 401
+    assert time.monotonic() - started < 1.5
+
+
+def test_a_client_gone_mid_body_leaves_the_server_serving(server: LocalRuntimeServer, token: str) -> None:
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+        sock.sendall(
+            _raw_post(
+                server, headers={"Authorization": f"Bearer {token}", "Content-Length": "100"}, body=b"{"
+            )
+        )
+    assert httpx.get(f"{server.origin}/ping").status_code == 200
