@@ -1,5 +1,6 @@
 """The deployable stack: one endpoint (single-model or inference components), its invoker and outputs."""
 
+from datetime import datetime
 from typing import Any
 
 from aws_cdk import Stack, Tags
@@ -14,13 +15,23 @@ from sagemaker_openai.constructs import (
     VllmEndpoint,
     add_openai_outputs,
 )
+from sagemaker_openai.constructs.expiry import StackExpiry
 from sagemaker_openai.naming import logical_id_suffix
+from sagemaker_openai.tags import KIT_TAG
 
 
 class OpenAIEndpointStack(Stack):
     """Everything one deployment config describes; ``cdk destroy`` removes all of it."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, config: KitConfig, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: KitConfig,
+        expires_at: datetime | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(
             scope,
             construct_id,
@@ -69,3 +80,8 @@ class OpenAIEndpointStack(Stack):
         )
         for key, value in config.tags.items():
             Tags.of(self).add(key, value)
+        # The kit's own tag, which config `tags` cannot override: the leftover check finds resources by it.
+        Tags.of(self).add(KIT_TAG, self.stack_name, priority=1000)
+        self.tags.set_tag(KIT_TAG, self.stack_name)
+        if expires_at is not None:
+            self.expiry = StackExpiry(self, "Expiry", at=expires_at)
