@@ -3,7 +3,6 @@
 import copy
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -134,19 +133,6 @@ def test_without_an_expiry_the_template_is_the_same_less_the_expiry(
     assert reduced == plain.template
     assert not plain.resources("AWS::Scheduler::Schedule")
     assert _stack_tags(plain) == {KIT_TAG: "qwen3-4b"}
-
-
-def test_every_taggable_resource_carries_the_kit_tag_even_if_the_config_sets_it(
-    tmp_path: Path,
-) -> None:
-    overriding = {**DEFAULT, "name": "tagged", "tags": {KIT_TAG: "not-the-stack", "team": "ml"}}
-    synthesized = synthesize(overriding, tmp_path)
-    tagged = [r for r in synthesized.template["Resources"].values() if "Tags" in r["Properties"]]
-    assert len(tagged) >= 5
-    for resource in tagged:
-        tags = {t["Key"]: t["Value"] for t in resource["Properties"]["Tags"]}
-        assert tags[KIT_TAG] == "tagged", resource["Type"]
-        assert tags["team"] == "ml"
 
 
 @pytest.mark.parametrize(
