@@ -20,7 +20,9 @@ CI_ACCESS_STACK_NAME = "sagemaker-openai-ci-access"
 # GitHub's rules: owner letters, digits and hyphens; repository also dots and underscores.
 _REPOSITORY = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
 _REF_PART = re.compile(r"^[A-Za-z0-9._/-]{1,255}$")
-_PROVIDER_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:oidc-provider/token\.actions\.githubusercontent\.com$")
+_PROVIDER_ARN = re.compile(
+    r"^arn:aws[a-z-]*:iam::\d{12}:oidc-provider/token\.actions\.githubusercontent\.com$"
+)
 _QUALIFIER = re.compile(r"^[a-z0-9]{1,10}$")
 
 
@@ -91,7 +93,9 @@ class CiAccessStack(Stack):
             value=self.execution_policy.policy_arn,
             description="cdk bootstrap --cloudformation-execution-policies <this ARN>",
         )
-        CfnOutput(self, "OidcProviderArn", value=self.ci_role.provider_arn, description="GitHub OIDC provider")
+        CfnOutput(
+            self, "OidcProviderArn", value=self.ci_role.provider_arn, description="GitHub OIDC provider"
+        )
 
 
 def build_ci_access_app(props: CiAccessProps, *, app: cdk.App | None = None) -> cdk.App:

@@ -92,7 +92,7 @@ class GithubCiRole(Construct):
         self.policy = iam.ManagedPolicy(
             self,
             "Policy",
-            description="CI for sagemaker-openai: deploy through the CDK bootstrap roles, call and check stacks",
+            description="CI for sagemaker-openai: deploy through the CDK bootstrap roles, call, check stacks",
             statements=self._statements(stack, qualifier),
         )
         self.role = iam.Role(
@@ -171,8 +171,10 @@ class _Grant:
     conditions: dict[str, dict[str, object]] | None = None
 
 
-def _execution_grants(stack: Stack) -> list[_Grant]:  # noqa: PLR0914 - one ARN per resource kind
-    def arn(service: str, resource: str, name: str | None, *, region: str | None = None, sep: str = "/") -> str:
+def _execution_grants(stack: Stack) -> list[_Grant]:
+    def arn(
+        service: str, resource: str, name: str | None, *, region: str | None = None, sep: str = "/"
+    ) -> str:
         return stack.format_arn(
             service=service,
             region=region,
@@ -182,7 +184,8 @@ def _execution_grants(stack: Stack) -> list[_Grant]:  # noqa: PLR0914 - one ARN 
         )
 
     sagemaker = tuple(
-        arn("sagemaker", kind, "*") for kind in ("model", "endpoint-config", "endpoint", "inference-component")
+        arn("sagemaker", kind, "*")
+        for kind in ("model", "endpoint-config", "endpoint", "inference-component")
     )
     role_any = arn("iam", "role", "*", region="")
     log_groups = arn("logs", "log-group", "/aws/sagemaker/*", sep=":")
@@ -247,7 +250,9 @@ def _execution_grants(stack: Stack) -> list[_Grant]:  # noqa: PLR0914 - one ARN 
             ("iam:PassRole",),
             (role_any,),
             {
-                "StringEquals": {"iam:PassedToService": ["sagemaker.amazonaws.com", "scheduler.amazonaws.com"]},
+                "StringEquals": {
+                    "iam:PassedToService": ["sagemaker.amazonaws.com", "scheduler.amazonaws.com"]
+                },
                 **_HAS_KIT_TAG,
             },
         ),
