@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Any
 
-from aws_cdk import Stack, Tags
+from aws_cdk import Aws, Stack, Tags
 from constructs import Construct
 
 from sagemaker_openai.config import SINGLE_MODEL_KEY, KitConfig, SingleModelConfig
@@ -17,7 +17,7 @@ from sagemaker_openai.constructs import (
 )
 from sagemaker_openai.constructs.expiry import StackExpiry
 from sagemaker_openai.naming import logical_id_suffix
-from sagemaker_openai.tags import KIT_TAG
+from sagemaker_openai.tags import KIT_TAG, REGION_TAG
 
 
 class OpenAIEndpointStack(Stack):
@@ -82,6 +82,7 @@ class OpenAIEndpointStack(Stack):
             Tags.of(self).add(key, value)
         # The kit's own tag, which config `tags` cannot override: the leftover check finds resources by it.
         Tags.of(self).add(KIT_TAG, self.stack_name, priority=1000)
+        Tags.of(self).add(REGION_TAG, Aws.REGION, priority=1000)
         self.tags.set_tag(KIT_TAG, self.stack_name)
         if expires_at is not None:
             self.expiry = StackExpiry(self, "Expiry", at=expires_at)

@@ -28,7 +28,7 @@ DEFAULT_QUALIFIER = "hnb659fds"  # the CDK's default bootstrap qualifier
 # The service-linked role Application Auto Scaling creates for the first SageMaker scalable target.
 AUTOSCALING_SERVICE = "sagemaker.application-autoscaling.amazonaws.com"
 AUTOSCALING_SLR = "aws-service-role/sagemaker.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint"  # noqa: E501
-_HAS_KIT_TAG = {"Null": {f"aws:ResourceTag/{KIT_TAG}": "false"}}
+_HAS_KIT_TAG: dict[str, dict[str, object]] = {"Null": {f"aws:ResourceTag/{KIT_TAG}": "false"}}
 
 
 @dataclass(frozen=True)

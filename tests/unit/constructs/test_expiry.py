@@ -103,7 +103,7 @@ def _references(value: Any) -> set[str]:
 
 
 def _expiry_id(s: Synthesized, prefix: str) -> str:
-    (found,) = [k for k in s.template["Resources"] if k.startswith(prefix)]
+    (found,) = [str(k) for k in s.template["Resources"] if k.startswith(prefix)]
     return found
 
 

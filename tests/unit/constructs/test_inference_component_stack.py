@@ -111,6 +111,7 @@ def test_copies_scale_on_concurrent_requests_per_copy(two: Synthesized) -> None:
         "MaxCapacity": 3,
         "Tags": [
             {"Key": "managed-by", "Value": "sagemaker-openai"},
+            {"Key": "sagemaker-openai:region", "Value": {"Ref": "AWS::Region"}},
             {"Key": "sagemaker-openai:stack", "Value": "two-models"},
         ],
     }

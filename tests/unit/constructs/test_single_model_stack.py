@@ -312,4 +312,9 @@ def test_config_tags_and_the_kit_tag_reach_every_taggable_resource(synth: Synth)
         if resource["Type"] == "AWS::IAM::ManagedPolicy":
             continue  # managed policies take no tags in CloudFormation
         tags = {t["Key"]: t["Value"] for t in resource["Properties"].get("Tags", [])}
-        assert tags == {"team": "ml", "cost-center": "42", "sagemaker-openai:stack": "qwen3-4b"}, logical_id
+        assert tags == {
+            "team": "ml",
+            "cost-center": "42",
+            "sagemaker-openai:stack": "qwen3-4b",
+            "sagemaker-openai:region": {"Ref": "AWS::Region"},
+        }, logical_id
