@@ -26,7 +26,9 @@ help:
 	@echo "make destroy  delete the stack of CONFIG and everything it created"
 	@echo "make test     lint, type-check and run the test suite (what CI runs)"
 	@echo "make setup    create .venv and node_modules from the lock files (the others call it)"
+	@echo "make deploy ... EXPIRES_IN_HOURS=N      the stack deletes itself after N hours"
 	@echo "make ci-access GITHUB_REPO=OWNER/NAME   deploy the CI access stack (GitHub OIDC role, execution policy)"
+	@echo "make ci-access-synth GITHUB_REPO=OWNER/NAME   the same, offline, into cdk.out/"
 
 setup:
 	@$(MAKE) --no-print-directory -j3 $(VENV)/.installed node_modules/.installed .tools/checkov/.installed

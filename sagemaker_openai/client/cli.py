@@ -1,4 +1,4 @@
-"""`sagemaker-openai`: outputs, token, chat, smoke, local-runtime and leftovers."""
+"""`sagemaker-openai`: outputs, token, chat, smoke and local-runtime."""
 
 from __future__ import annotations
 

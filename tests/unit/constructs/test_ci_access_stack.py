@@ -52,7 +52,8 @@ UNUSED_ACTIONS = {
     "logs:DeleteResourcePolicy",
     "logs:PutLogGroupDeletionProtection",
 }
-BOTOCORE_NAMES = {"tag": "resourcegroupstaggingapi", "cloudwatch": "cloudwatch", "scheduler": "scheduler"}
+# IAM service prefixes whose botocore model has another name.
+BOTOCORE_NAMES = {"tag": "resourcegroupstaggingapi", "servicequotas": "service-quotas"}
 NOT_OPERATIONS = {"iam:PassRole"}  # a permission only, no API operation
 
 
@@ -109,18 +110,27 @@ def test_the_role_trusts_only_github_oidc_for_the_repository_branch(access: Synt
     assert role["ManagedPolicyArns"] == [{"Ref": policy_id}]
 
 
-def test_an_environment_and_an_existing_provider(tmp_path: Path) -> None:
-    s = _synth_access(
-        tmp_path,
-        {"github_repo": "acme/llm-app", "github_environment": "aws-ci", "github_oidc_provider_arn": PROVIDER},
-    )
-    assert not s.resources("AWS::IAM::OIDCProvider")
-    (statement,) = s.one("AWS::IAM::Role")["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+def test_an_environment_and_an_existing_provider() -> None:
+    import aws_cdk as cdk
+    from aws_cdk import aws_iam as iam
+
+    from stacks.ci_access_stack import CiAccessStack
+
+    context = {
+        "github_repo": "acme/llm-app",
+        "github_environment": "aws-ci",
+        "github_oidc_provider_arn": PROVIDER,
+    }
+    stack = CiAccessStack(cdk.App(), "Probe", props=ci_access_props(context))
+    assert not [c for c in stack.node.find_all() if isinstance(c, iam.CfnOIDCProvider)]
+    document = stack.resolve(stack.ci_role.role.assume_role_policy.to_json())  # type: ignore[union-attr]
+    (statement,) = document["Statement"]
     assert statement["Principal"] == {"Federated": PROVIDER}
-    assert statement["Condition"]["StringEquals"]["token.actions.githubusercontent.com:sub"] == (
-        "repo:acme/llm-app:environment:aws-ci"
-    )
-    assert s.template["Outputs"]["OidcProviderArn"]["Value"] == PROVIDER
+    assert statement["Condition"]["StringEquals"] == {
+        "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+        "token.actions.githubusercontent.com:sub": "repo:acme/llm-app:environment:aws-ci",
+    }
+    assert stack.resolve(stack.ci_role.provider_arn) == PROVIDER
 
 
 def test_the_ci_role_may_do_what_ci_needs_and_nothing_else(access: Synthesized) -> None:
