@@ -119,6 +119,10 @@ def test_endpoint_yml_isolates_runs_bounds_time_and_always_tears_down() -> None:
         assert steps[name]["if"].startswith("always()"), name
     assert steps["Upload the outputs and the smoke report"]["if"] == "always()"
     assert "make destroy" in steps["Destroy"]["run"]
+    # A hung deploy stops within the hour and leaves the teardown time to run.
+    assert steps["Deploy with an expiry"]["timeout-minutes"] <= 60
+    assert steps["Smoke test every URL"]["timeout-minutes"] <= 30
+    assert steps["Destroy"]["timeout-minutes"] <= 60
 
 
 def test_no_workflow_uses_stored_keys_or_prints_a_token() -> None:
