@@ -173,3 +173,17 @@ def test_cfn_lint_and_checkov_report_nothing_on_the_expiry(expiring: Synthesized
     assert result.failed == []
     # The endpoint's own acknowledged checks, none for the expiry.
     assert set(result.skipped) <= {"CKV_AWS_370", "CKV_AWS_158"}
+
+
+def test_the_default_clock_is_now_in_utc_and_a_naive_time_is_refused() -> None:
+    import aws_cdk as cdk
+
+    from sagemaker_openai.constructs.expiry import StackExpiry
+
+    before = datetime.now(UTC).replace(microsecond=0)
+    assert before + timedelta(hours=2) <= expires_at(2) <= datetime.now(UTC) + timedelta(hours=2)
+    stack = cdk.Stack(cdk.App(), "Probe")
+    with pytest.raises(
+        ValueError, match=r"Invalid StackExpiry props at Probe/Expiry: `at` must be timezone-aware"
+    ):
+        StackExpiry(stack, "Expiry", at=datetime(2026, 12, 1, 12, 0))
