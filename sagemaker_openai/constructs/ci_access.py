@@ -28,7 +28,8 @@ DEFAULT_QUALIFIER = "hnb659fds"  # the CDK's default bootstrap qualifier
 # The service-linked role Application Auto Scaling creates for the first SageMaker scalable target.
 AUTOSCALING_SERVICE = "sagemaker.application-autoscaling.amazonaws.com"
 AUTOSCALING_SLR = "aws-service-role/sagemaker.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint"  # noqa: E501
-_HAS_KIT_TAG: dict[str, dict[str, object]] = {"Null": {f"aws:ResourceTag/{KIT_TAG}": "false"}}
+# iam:ResourceTag is the key AWS's IAM user guide uses for a role's tags in sts:AssumeRole and iam:PassRole.
+_HAS_KIT_TAG: dict[str, dict[str, object]] = {"Null": {f"iam:ResourceTag/{KIT_TAG}": "false"}}
 
 
 @dataclass(frozen=True)
@@ -124,7 +125,7 @@ class GithubCiRole(Construct):
             self.policy,
             "IAM5[Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role/*]",
             "Stacks the kit deploys name their invoker roles with generated names, so the role may assume "
-            f"any role of this account only when it carries the kit's {KIT_TAG} tag (aws:ResourceTag "
+            f"any role of this account only when it carries the kit's {KIT_TAG} tag (iam:ResourceTag "
             "condition), and list any role's tags for the leftover check (read-only).",
             packs=(AWS_SOLUTIONS,),
         )

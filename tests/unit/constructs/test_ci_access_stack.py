@@ -148,7 +148,7 @@ def test_the_ci_role_may_do_what_ci_needs_and_nothing_else(access: Synthesized) 
         },
         {
             "Action": "sts:AssumeRole",
-            "Condition": {"Null": {"aws:ResourceTag/sagemaker-openai:stack": "false"}},
+            "Condition": {"Null": {"iam:ResourceTag/sagemaker-openai:stack": "false"}},
             "Effect": "Allow",
             "Resource": f"{role}*",
             "Sid": "AssumeKitInvokerRoles",
@@ -220,7 +220,7 @@ def test_the_execution_policy_passes_and_creates_only_kit_and_autoscaling_roles(
         "Action": "iam:PassRole",
         "Condition": {
             "StringEquals": {"iam:PassedToService": ["sagemaker.amazonaws.com", "scheduler.amazonaws.com"]},
-            "Null": {"aws:ResourceTag/sagemaker-openai:stack": "false"},
+            "Null": {"iam:ResourceTag/sagemaker-openai:stack": "false"},
         },
         "Effect": "Allow",
         "Resource": "arn:aws:iam::123456789012:role/*",
