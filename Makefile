@@ -12,11 +12,13 @@ CONFIG ?= config/qwen3-4b.yaml
 OUTPUTS ?= cdk-outputs.json
 # jsii (driven by the tests too) and the CDK CLI run on the pinned Node 22 from npm, not the machine's Node 20.
 export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(BIN):$(PATH)
-CDK_ARGS := -c config=$(CONFIG) $(if $(STACK_NAME),-c stack_name=$(STACK_NAME))
+CDK_ARGS := -c config=$(CONFIG) $(if $(STACK_NAME),-c stack_name=$(STACK_NAME)) $(if $(EXPIRES_IN_HOURS),-c expires_in_hours=$(EXPIRES_IN_HOURS))
+# The CI access stack (once per account and region): the repository whose workflows run, and what narrows it.
+CI_ACCESS_ARGS = --app "$(BIN)/python ci_access_app.py" -c github_repo=$(GITHUB_REPO) $(if $(GITHUB_ENVIRONMENT),-c github_environment=$(GITHUB_ENVIRONMENT)) $(if $(GITHUB_BRANCH),-c github_branch=$(GITHUB_BRANCH)) $(if $(GITHUB_OIDC_PROVIDER_ARN),-c github_oidc_provider_arn=$(GITHUB_OIDC_PROVIDER_ARN)) $(if $(CDK_QUALIFIER),-c cdk_qualifier=$(CDK_QUALIFIER))
 # CI has no one to answer the IAM-change prompt.
 APPROVAL ?= $(if $(filter true,$(CI)),never,broadening)
 
-.PHONY: help setup deploy preflight synth destroy test lint format bench lock clean vllm-catalog
+.PHONY: help setup deploy preflight synth destroy test lint format bench lock clean vllm-catalog ci-access ci-access-synth
 
 help:
 	@echo "make deploy   deploy CONFIG (default $(CONFIG)) to the current AWS account and region"
@@ -26,6 +28,9 @@ help:
 	@echo "make test     lint, type-check and run the test suite (what CI runs)"
 	@echo "make setup    create .venv and node_modules from the lock files (the others call it)"
 	@echo "make vllm-catalog  regenerate the vLLM flag catalogs from the pinned vLLM sdists (needs the index)"
+	@echo "make deploy ... EXPIRES_IN_HOURS=N      the stack deletes itself after N hours"
+	@echo "make ci-access GITHUB_REPO=OWNER/NAME   deploy the CI access stack (GitHub OIDC role, execution policy)"
+	@echo "make ci-access-synth GITHUB_REPO=OWNER/NAME   the same, offline, into cdk.out/"
 
 setup:
 	@$(MAKE) --no-print-directory -j3 $(VENV)/.installed node_modules/.installed .tools/checkov/.installed
@@ -71,6 +76,14 @@ synth: setup
 destroy: setup
 	@$(PREFLIGHT) --credentials-only
 	@npx cdk destroy $(CDK_ARGS) --force
+
+ci-access: setup
+	@npx cdk deploy $(CI_ACCESS_ARGS) --require-approval $(APPROVAL) --outputs-file ci-access-outputs.json
+	@echo "Outputs in ci-access-outputs.json: set CiRoleArn as the repository variable AWS_ROLE_ARN"
+
+ci-access-synth: setup
+	@npx cdk synth $(CI_ACCESS_ARGS) -q
+	@echo "Template: cdk.out/sagemaker-openai-ci-access.template.json"
 
 lint: setup
 	@echo "==> ruff, mypy --strict"

@@ -1,5 +1,7 @@
 """The deployable stacks and the app that holds them, shared by ``app.py`` and the tests."""
 
+from datetime import datetime
+
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks
 
@@ -20,15 +22,22 @@ def add_nag_packs(app: cdk.App) -> None:
     )
 
 
-def add_deployment(app: cdk.App, config: KitConfig) -> OpenAIEndpointStack:
-    """Add the stack for ``config``; environment-agnostic unless the config names a region."""
+def add_deployment(
+    app: cdk.App, config: KitConfig, *, expires_at: datetime | None = None
+) -> OpenAIEndpointStack:
+    """Add the stack for ``config``; environment-agnostic unless the config names a region.
+
+    With ``expires_at`` the stack deletes itself at that time (``-c expires_in_hours=N``).
+    """
     env = cdk.Environment(region=config.region) if config.region else None
-    return OpenAIEndpointStack(app, config.name, config=config, env=env)
+    return OpenAIEndpointStack(app, config.name, config=config, env=env, expires_at=expires_at)
 
 
-def build_app(config: KitConfig, *, app: cdk.App | None = None) -> cdk.App:
+def build_app(
+    config: KitConfig, *, app: cdk.App | None = None, expires_at: datetime | None = None
+) -> cdk.App:
     """The app with the nag packs and the stack for ``config`` (``app`` carries CLI context or an outdir)."""
     app = app or cdk.App()
     add_nag_packs(app)
-    add_deployment(app, config)
+    add_deployment(app, config, expires_at=expires_at)
     return app

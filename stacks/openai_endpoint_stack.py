@@ -1,8 +1,9 @@
 """The deployable stack: one endpoint (single-model or inference components), its invoker and outputs."""
 
+from datetime import datetime
 from typing import Any
 
-from aws_cdk import Stack, Tags
+from aws_cdk import Aws, Stack, Tags
 from constructs import Construct
 
 from sagemaker_openai.config import SINGLE_MODEL_KEY, KitConfig, SingleModelConfig
@@ -14,14 +15,24 @@ from sagemaker_openai.constructs import (
     VllmEndpoint,
     add_openai_outputs,
 )
+from sagemaker_openai.constructs.expiry import StackExpiry
 from sagemaker_openai.constructs.operations import add_foundations, add_operations, encryption_key
 from sagemaker_openai.naming import logical_id_suffix
+from sagemaker_openai.tags import KIT_TAG, REGION_TAG
 
 
 class OpenAIEndpointStack(Stack):
     """Everything one deployment config describes; ``cdk destroy`` removes all of it."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, config: KitConfig, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: KitConfig,
+        expires_at: datetime | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(
             scope,
             construct_id,
@@ -73,3 +84,9 @@ class OpenAIEndpointStack(Stack):
         )
         for key, value in config.tags.items():
             Tags.of(self).add(key, value)
+        # The kit's own tag, which config `tags` cannot override: the leftover check finds resources by it.
+        Tags.of(self).add(KIT_TAG, self.stack_name, priority=1000)
+        Tags.of(self).add(REGION_TAG, Aws.REGION, priority=1000)
+        self.tags.set_tag(KIT_TAG, self.stack_name)
+        if expires_at is not None:
+            self.expiry = StackExpiry(self, "Expiry", at=expires_at)

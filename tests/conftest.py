@@ -4,6 +4,7 @@ import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -64,14 +65,18 @@ class Synthesized:
         return next(iter(found.values()))
 
 
-def synthesize(config_data: dict[str, Any], outdir: Path) -> Synthesized:
+def synthesize(
+    config_data: dict[str, Any], outdir: Path, *, expires_at: datetime | None = None
+) -> Synthesized:
     import aws_cdk as cdk
 
     from sagemaker_openai.config import parse_config
     from stacks import build_app
 
     config = parse_config(config_data)
-    app = build_app(config, app=cdk.App(outdir=str(outdir), context=cdk_json_context()))
+    app = build_app(
+        config, app=cdk.App(outdir=str(outdir), context=cdk_json_context()), expires_at=expires_at
+    )
     template = app.synth().get_stack_by_name(config.name).template
     report = json.loads((outdir / "validation-report.json").read_text())
     return Synthesized(template=template, report=report, outdir=outdir, stack_name=config.name)

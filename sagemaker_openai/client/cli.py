@@ -9,14 +9,22 @@ import traceback
 from collections.abc import Sequence
 from typing import NoReturn
 
-from sagemaker_openai.client.commands import chat, local_runtime, outputs, smoke, stage_weights, token
+from sagemaker_openai.client.commands import (
+    chat,
+    leftovers,
+    local_runtime,
+    outputs,
+    smoke,
+    stage_weights,
+    token,
+)
 from sagemaker_openai.client.commands._context import CliContext
 from sagemaker_openai.client.commands._errors import describe_error
 from sagemaker_openai.client.commands._targets import UsageError
 from sagemaker_openai.client.log_safety import protect_library_loggers
 from sagemaker_openai.client.redaction import redact
 
-_COMMANDS = (outputs, token, chat, smoke, local_runtime, stage_weights)
+_COMMANDS = (outputs, token, chat, smoke, local_runtime, stage_weights, leftovers)
 
 
 class _ArgumentParser(argparse.ArgumentParser):

@@ -133,7 +133,11 @@ def test_copies_scale_on_concurrent_requests_per_copy(two: Synthesized) -> None:
         "ResourceId": "inference-component/two-models-qwen3-4b",
         "MinCapacity": 1,
         "MaxCapacity": 3,
-        "Tags": [{"Key": "managed-by", "Value": "sagemaker-openai"}],
+        "Tags": [
+            {"Key": "managed-by", "Value": "sagemaker-openai"},
+            {"Key": "sagemaker-openai:region", "Value": {"Ref": "AWS::Region"}},
+            {"Key": "sagemaker-openai:stack", "Value": "two-models"},
+        ],
     }
     policy = next(
         v["Properties"]

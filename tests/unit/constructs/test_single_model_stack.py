@@ -309,10 +309,17 @@ def test_full_image_uri_serves_china_and_pins_its_region(synth: Synth) -> None:
     assert rule["Assertions"][0]["Assert"] == {"Fn::Equals": [{"Ref": "AWS::Region"}, "cn-north-1"]}
 
 
-def test_config_tags_reach_every_taggable_resource(synth: Synth) -> None:
-    tagged = synth(DEFAULT | {"tags": {"team": "ml", "cost-center": "42"}})
+def test_config_tags_and_the_kit_tag_reach_every_taggable_resource(synth: Synth) -> None:
+    # The kit's own tag names the stack whatever the config says (the leftover check relies on it).
+    config_tags = {"team": "ml", "cost-center": "42", "sagemaker-openai:stack": "not-the-stack"}
+    tagged = synth(DEFAULT | {"tags": config_tags})
     for logical_id, resource in tagged.template["Resources"].items():
         if resource["Type"] == "AWS::IAM::ManagedPolicy":
             continue  # managed policies take no tags in CloudFormation
         tags = {t["Key"]: t["Value"] for t in resource["Properties"].get("Tags", [])}
-        assert tags == {"team": "ml", "cost-center": "42"}, logical_id
+        assert tags == {
+            "team": "ml",
+            "cost-center": "42",
+            "sagemaker-openai:stack": "qwen3-4b",
+            "sagemaker-openai:region": {"Ref": "AWS::Region"},
+        }, logical_id

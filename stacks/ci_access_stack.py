@@ -1,0 +1,107 @@
+"""The CI access stack: deployed once per account and region so that GitHub Actions can run the kit's CI."""
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import CfnOutput, Stack
+from constructs import Construct
+
+from sagemaker_openai.constructs.ci_access import (
+    DEFAULT_QUALIFIER,
+    DeployExecutionPolicy,
+    GithubCiRole,
+    GithubSubject,
+)
+from sagemaker_openai.errors import ConfigError
+
+CI_ACCESS_STACK_NAME = "sagemaker-openai-ci-access"
+# GitHub's rules: owner letters, digits and hyphens; repository also dots and underscores.
+_REPOSITORY = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
+_REF_PART = re.compile(r"^[A-Za-z0-9._/-]{1,255}$")
+_PROVIDER_ARN = re.compile(
+    r"^arn:aws[a-z-]*:iam::\d{12}:oidc-provider/token\.actions\.githubusercontent\.com$"
+)
+_QUALIFIER = re.compile(r"^[a-z0-9]{1,10}$")
+
+
+@dataclass(frozen=True)
+class CiAccessProps:
+    subject: GithubSubject
+    provider_arn: str | None = None
+    qualifier: str = DEFAULT_QUALIFIER
+
+
+def ci_access_props(context: dict[str, Any]) -> CiAccessProps:
+    """Props from `-c github_repo=OWNER/NAME [-c github_environment=] [-c github_branch=]
+    [-c github_oidc_provider_arn=] [-c cdk_qualifier=]`; a bad value is one line naming it."""
+    repo = str(context.get("github_repo") or "")
+    if not _REPOSITORY.match(repo):
+        raise ConfigError(
+            f"GITHUB_REPO {repo!r} is not OWNER/NAME; pass the repository whose workflow runs, e.g. "
+            "make ci-access GITHUB_REPO=acme/llm-app"
+        )
+    environment = context.get("github_environment") or None
+    branch = context.get("github_branch") or "main"
+    for field, value in (("GITHUB_ENVIRONMENT", environment), ("GITHUB_BRANCH", branch)):
+        if value is not None and not _REF_PART.match(str(value)):
+            raise ConfigError(f"{field} {value!r} has characters GitHub does not allow; pass a plain name")
+    provider = context.get("github_oidc_provider_arn") or None
+    if provider is not None and not _PROVIDER_ARN.match(str(provider)):
+        raise ConfigError(
+            f"GITHUB_OIDC_PROVIDER_ARN {provider!r} is not the ARN of a token.actions.githubusercontent.com "
+            "provider; copy it from the IAM console, or leave it out to create the provider"
+        )
+    qualifier = str(context.get("cdk_qualifier") or DEFAULT_QUALIFIER)
+    if not _QUALIFIER.match(qualifier):
+        raise ConfigError(f"CDK_QUALIFIER {qualifier!r} must be 1 to 10 lowercase letters or digits")
+    return CiAccessProps(
+        subject=GithubSubject(repository=repo, environment=environment, branch=str(branch)),
+        provider_arn=provider,
+        qualifier=qualifier,
+    )
+
+
+class CiAccessStack(Stack):
+    """The GitHub OIDC provider (or an existing one), the CI role, and the bootstrap execution policy."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, props: CiAccessProps, **kwargs: Any) -> None:
+        super().__init__(
+            scope,
+            construct_id,
+            description=f"CI access for sagemaker-openai from GitHub {props.subject.repository}",
+            **kwargs,
+        )
+        self.ci_role = GithubCiRole(
+            self,
+            "CiRole",
+            subject=props.subject,
+            provider_arn=props.provider_arn,
+            qualifier=props.qualifier,
+        )
+        self.execution_policy = DeployExecutionPolicy(self, "ExecutionPolicy")
+        CfnOutput(
+            self,
+            "CiRoleArn",
+            value=self.ci_role.role_arn,
+            description="Put in the repository variable AWS_ROLE_ARN (role-to-assume)",
+        )
+        CfnOutput(
+            self,
+            "ExecutionPolicyArn",
+            value=self.execution_policy.policy_arn,
+            description="cdk bootstrap --cloudformation-execution-policies <this ARN>",
+        )
+        CfnOutput(
+            self, "OidcProviderArn", value=self.ci_role.provider_arn, description="GitHub OIDC provider"
+        )
+
+
+def build_ci_access_app(props: CiAccessProps, *, app: cdk.App | None = None) -> cdk.App:
+    from stacks import add_nag_packs  # noqa: PLC0415 - stacks/__init__ imports the endpoint stack
+
+    app = app or cdk.App()
+    add_nag_packs(app)
+    CiAccessStack(app, CI_ACCESS_STACK_NAME, props=props)
+    return app

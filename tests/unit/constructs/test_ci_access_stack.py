@@ -1,0 +1,353 @@
+"""The CI access stack: exact trust and permissions, the execution policy's coverage, every scanner clean."""
+
+import json
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sagemaker_openai.errors import ConfigError
+from sagemaker_openai.preflight_actions import PREFLIGHT_READ_ACTIONS
+from stacks.ci_access_stack import CI_ACCESS_STACK_NAME, ci_access_props
+from tests.conftest import CONFIG_DIR, ROOT, Synthesized, cdk_json_context, load_yaml, resolve
+
+Synth = Callable[[dict[str, Any]], Synthesized]
+REFS = {"AWS::Partition": "aws", "AWS::AccountId": "123456789012", "AWS::Region": "us-east-1"}
+PROVIDER = "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"
+SCHEMAS = ROOT / ".venv/lib/python3.11/site-packages/cfnlint/data/schemas"
+# Resource types the operations work adds (VPC, KMS, alarm topics, dashboards) beside those synthesized.
+OPERATIONS_TYPES = {
+    "AWS::EC2::SecurityGroup",
+    "AWS::EC2::SecurityGroupIngress",
+    "AWS::EC2::SecurityGroupEgress",
+    "AWS::EC2::VPCEndpoint",
+    "AWS::KMS::Key",
+    "AWS::KMS::Alias",
+    "AWS::SNS::Topic",
+    "AWS::SNS::TopicPolicy",
+    "AWS::SNS::Subscription",
+    "AWS::CloudWatch::Alarm",
+    "AWS::CloudWatch::Dashboard",
+    "AWS::Scheduler::Schedule",
+}
+# Handler permissions for features the kit does not use: log delivery to Firehose/S3, Lambda provisioned
+# concurrency (a scalable-target kind), VPC Lattice service networks.
+UNUSED_SERVICES = {"firehose", "s3", "lambda", "vpc-lattice", "vpce"}
+UNUSED_ACTIONS = {
+    "application-autoscaling:PutScheduledAction",
+    "application-autoscaling:DeleteScheduledAction",
+    "iam:AttachGroupPolicy",
+    "iam:AttachUserPolicy",
+    "iam:DetachGroupPolicy",
+    "iam:DetachUserPolicy",
+    "logs:CreateLogDelivery",
+    "logs:PutBearerTokenAuthentication",
+    "logs:PutDataProtectionPolicy",
+    "logs:DeleteDataProtectionPolicy",
+    "logs:PutIndexPolicy",
+    "logs:DeleteIndexPolicy",
+    "logs:PutResourcePolicy",
+    "logs:DeleteResourcePolicy",
+    "logs:PutLogGroupDeletionProtection",
+}
+# IAM service prefixes whose botocore model has another name.
+BOTOCORE_NAMES = {"tag": "resourcegroupstaggingapi", "servicequotas": "service-quotas"}
+NOT_OPERATIONS = {"iam:PassRole"}  # a permission only, no API operation
+
+
+def _synth_access(outdir: Path, context: dict[str, Any]) -> Synthesized:
+    import aws_cdk as cdk
+
+    from stacks.ci_access_stack import build_ci_access_app
+
+    app = build_ci_access_app(
+        ci_access_props(context), app=cdk.App(outdir=str(outdir), context=cdk_json_context())
+    )
+    template = app.synth().get_stack_by_name(CI_ACCESS_STACK_NAME).template
+    report = json.loads((outdir / "validation-report.json").read_text())
+    return Synthesized(template=template, report=report, outdir=outdir, stack_name=CI_ACCESS_STACK_NAME)
+
+
+@pytest.fixture(scope="module")
+def access(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    return _synth_access(tmp_path_factory.mktemp("cdk.out"), {"github_repo": "acme/llm-app"})
+
+
+def _statements(s: Synthesized, description_prefix: str) -> list[dict[str, Any]]:
+    """The policy's statements with intrinsics in Resource evaluated for account 123456789012, us-east-1."""
+
+    def evaluated(resource: Any) -> Any:
+        return [resolve(r, REFS) for r in resource] if isinstance(resource, list) else resolve(resource, REFS)
+
+    return [st | {"Resource": evaluated(st["Resource"])} for st in s.policy_statements(description_prefix)]
+
+
+def test_the_role_trusts_only_github_oidc_for_the_repository_branch(access: Synthesized) -> None:
+    provider_id, provider = next(iter(access.resources("AWS::IAM::OIDCProvider").items()))
+    assert provider["Properties"] == {
+        "ClientIdList": ["sts.amazonaws.com"],
+        "Url": "https://token.actions.githubusercontent.com",
+    }
+    role = access.one("AWS::IAM::Role")["Properties"]
+    assert role["AssumeRolePolicyDocument"]["Statement"] == [
+        {
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {
+                "StringEquals": {
+                    "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+                    "token.actions.githubusercontent.com:sub": "repo:acme/llm-app:ref:refs/heads/main",
+                }
+            },
+            "Effect": "Allow",
+            "Principal": {"Federated": {"Ref": provider_id}},
+        }
+    ]
+    assert role["MaxSessionDuration"] == 3 * 3600
+    assert "Policies" not in role
+    (policy_id,) = [k for k, v in access.resources("AWS::IAM::ManagedPolicy").items() if "CiRole" in k]
+    assert role["ManagedPolicyArns"] == [{"Ref": policy_id}]
+
+
+def test_an_environment_and_an_existing_provider() -> None:
+    import aws_cdk as cdk
+    from aws_cdk import aws_iam as iam
+
+    from stacks.ci_access_stack import CiAccessStack
+
+    context = {
+        "github_repo": "acme/llm-app",
+        "github_environment": "aws-ci",
+        "github_oidc_provider_arn": PROVIDER,
+    }
+    stack = CiAccessStack(cdk.App(), "Probe", props=ci_access_props(context))
+    assert not [c for c in stack.node.find_all() if isinstance(c, iam.CfnOIDCProvider)]
+    document = stack.resolve(stack.ci_role.role.assume_role_policy.to_json())  # type: ignore[union-attr]
+    (statement,) = document["Statement"]
+    assert statement["Principal"] == {"Federated": PROVIDER}
+    assert statement["Condition"]["StringEquals"] == {
+        "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+        "token.actions.githubusercontent.com:sub": "repo:acme/llm-app:environment:aws-ci",
+    }
+    assert stack.resolve(stack.ci_role.provider_arn) == PROVIDER
+
+
+def test_the_ci_role_may_do_what_ci_needs_and_nothing_else(access: Synthesized) -> None:
+    role = "arn:aws:iam::123456789012:role/"
+    preflight_unscoped = sorted({a for a, _ in PREFLIGHT_READ_ACTIONS} - {"ssm:GetParameter"})
+    expected = [
+        {
+            "Action": "sts:AssumeRole",
+            "Effect": "Allow",
+            "Resource": [
+                f"{role}cdk-hnb659fds-deploy-role-123456789012-us-east-1",
+                f"{role}cdk-hnb659fds-file-publishing-role-123456789012-us-east-1",
+            ],
+            "Sid": "AssumeCdkBootstrapRoles",
+        },
+        {
+            "Action": "sts:AssumeRole",
+            "Condition": {"Null": {"iam:ResourceTag/sagemaker-openai:stack": "false"}},
+            "Effect": "Allow",
+            "Resource": f"{role}*",
+            "Sid": "AssumeKitInvokerRoles",
+        },
+        {
+            "Action": ["cloudformation:DescribeStacks", "iam:ListRoles", "tag:GetResources"],
+            "Effect": "Allow",
+            "Resource": "*",
+            "Sid": "ReadStacksAndLeftovers",
+        },
+        {"Action": "iam:ListRoleTags", "Effect": "Allow", "Resource": f"{role}*", "Sid": "ReadRoleTags"},
+        {
+            "Action": "ssm:GetParameter",
+            "Effect": "Allow",
+            "Resource": "arn:aws:ssm:us-east-1:123456789012:parameter/cdk-bootstrap/hnb659fds/version",
+            "Sid": "PreflightReadsBootstrap",
+        },
+        {
+            "Action": preflight_unscoped[0] if len(preflight_unscoped) == 1 else preflight_unscoped,
+            "Effect": "Allow",
+            "Resource": "*",
+            "Sid": "PreflightReads",
+        },
+    ]
+    assert _statements(access, "CI for sagemaker-openai") == expected
+    actions = json.dumps(access.policy_statements("CI for sagemaker-openai"))
+    assert '"*"' not in actions.replace('"Resource": "*"', "")
+    assert ":iam::aws:policy/" not in json.dumps(access.template), "no AWS managed policy"
+
+
+def _handler_permissions(resource_type: str) -> set[str]:
+    index = json.loads((SCHEMAS / "providers" / "us-east-1.json").read_text())
+    schema = json.loads((SCHEMAS / "resources" / f"{index[resource_type]}.json").read_text())
+    return {
+        permission
+        for name, handler in schema.get("handlers", {}).items()
+        if name != "list"
+        for permission in handler.get("permissions", [])
+    }
+
+
+def test_the_execution_policy_covers_what_cloudformation_needs_for_the_kits_resources(
+    access: Synthesized, synth: Synth
+) -> None:
+    kit_types = {
+        resource["Type"]
+        for config in ("qwen3-4b.yaml", "two-models-g6-12xlarge.yaml", "qwen3-4b-scale-to-zero.yaml")
+        for resource in synth(load_yaml(CONFIG_DIR / config)).template["Resources"].values()
+    }
+    assert "AWS::SageMaker::InferenceComponent" in kit_types
+    granted = {
+        action
+        for statement in access.policy_statements("CloudFormation execution policy")
+        for action in ([statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"])
+    }
+    needed = {
+        permission
+        for resource_type in kit_types | OPERATIONS_TYPES
+        for permission in _handler_permissions(resource_type)
+        if permission.split(":")[0] not in UNUSED_SERVICES
+    } - UNUSED_ACTIONS
+    assert needed - granted == set(), "missing"
+    assert granted - needed == set(), "more than CloudFormation's handlers list"
+
+
+def test_the_execution_policy_passes_and_creates_only_kit_and_autoscaling_roles(access: Synthesized) -> None:
+    statements = {s["Sid"]: s for s in _statements(access, "CloudFormation execution policy")}
+    assert statements["PassKitRolesToSageMakerAndScheduler"] == {
+        "Action": "iam:PassRole",
+        "Condition": {
+            "StringEquals": {"iam:PassedToService": ["sagemaker.amazonaws.com", "scheduler.amazonaws.com"]},
+            "Null": {"iam:ResourceTag/sagemaker-openai:stack": "false"},
+        },
+        "Effect": "Allow",
+        "Resource": "arn:aws:iam::123456789012:role/*",
+        "Sid": "PassKitRolesToSageMakerAndScheduler",
+    }
+    assert statements["AutoScalingServiceLinkedRole"] == {
+        "Action": "iam:CreateServiceLinkedRole",
+        "Condition": {
+            "StringEquals": {"iam:AWSServiceName": "sagemaker.application-autoscaling.amazonaws.com"}
+        },
+        "Effect": "Allow",
+        "Resource": "arn:aws:iam::123456789012:role/aws-service-role/sagemaker.application-autoscaling."
+        "amazonaws.com/AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint",
+        "Sid": "AutoScalingServiceLinkedRole",
+    }
+    assert statements["EndpointLogGroups"]["Resource"] == (
+        "arn:aws:logs:us-east-1:123456789012:log-group:/aws/sagemaker/*"
+    )
+    for sid, statement in statements.items():
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        assert not any(a.endswith("*") for a in actions), sid
+        if statement["Resource"] == "*":
+            assert sid == "UnscopedReadsAndAccountLevelCreates"
+
+
+def test_every_action_names_a_real_api_operation(access: Synthesized) -> None:
+    import botocore.session
+
+    session = botocore.session.get_session()
+    available = set(session.get_available_services())
+    for statement in access.template["Resources"].values():
+        if statement["Type"] != "AWS::IAM::ManagedPolicy":
+            continue
+        for st in statement["Properties"]["PolicyDocument"]["Statement"]:
+            for action in [st["Action"]] if isinstance(st["Action"], str) else st["Action"]:
+                if action in NOT_OPERATIONS:
+                    continue
+                prefix, operation = action.split(":")
+                service = BOTOCORE_NAMES.get(prefix, prefix)
+                assert service in available, action
+                model = session.get_service_model(service)
+                assert operation in model.operation_names, action
+
+
+def test_outputs_give_the_role_and_the_execution_policy(access: Synthesized) -> None:
+    outputs = access.template["Outputs"]
+    assert set(outputs) == {"CiRoleArn", "ExecutionPolicyArn", "OidcProviderArn"}
+    assert outputs["CiRoleArn"]["Value"]["Fn::GetAtt"][1] == "Arn"
+    assert "cloudformation-execution-policies" in outputs["ExecutionPolicyArn"]["Description"]
+
+
+def test_every_nag_pack_is_clean_with_reasoned_acknowledgments(access: Synthesized) -> None:
+    import aws_cdk as cdk
+    from cdk_nag import HIPAASecurityChecks, NIST80053R5Checks
+
+    for plugin in access.report["pluginReports"]:
+        assert plugin["conclusion"] == "success", plugin["pluginName"]
+        assert plugin["violations"] == []
+        for finding in plugin.get("suppressedViolations", []):
+            assert finding["ruleName"].startswith("AwsSolutions-IAM5[Resource::"), finding["ruleName"]
+            assert len(finding["reason"]) > 60
+    # These two packs find nothing to acknowledge here; check them directly.
+    app = cdk.App(context=cdk_json_context())
+    from stacks.ci_access_stack import CiAccessStack
+
+    stack = CiAccessStack(app, "Probe", props=ci_access_props({"github_repo": "acme/llm-app"}))
+    for pack in (NIST80053R5Checks(app), HIPAASecurityChecks(app)):
+        assert pack.validate_scope(stack).violations == []
+
+
+def test_cfn_lint_and_checkov_report_nothing(access: Synthesized, tmp_path: Path) -> None:
+    from scripts.validate_templates import CHECKOV, DEFAULT_LINT_REGIONS, run_cfn_lint, run_checkov
+
+    template = access.outdir / f"{CI_ACCESS_STACK_NAME}.template.json"
+    assert run_cfn_lint([(template, DEFAULT_LINT_REGIONS)]) == []
+    if not CHECKOV.exists():
+        pytest.fail(f"{CHECKOV} is missing: run `make setup`")
+    (tmp_path / template.name).write_text(template.read_text())
+    result = run_checkov(tmp_path)
+    assert result.failed == []
+    assert result.skipped == ["CKV_AWS_111"]
+
+
+@pytest.mark.parametrize(
+    ("context", "message"),
+    [
+        (
+            {"github_repo": "acme"},
+            "GITHUB_REPO 'acme' is not OWNER/NAME; pass the repository whose workflow runs, e.g. "
+            "make ci-access GITHUB_REPO=acme/llm-app",
+        ),
+        (
+            {"github_repo": "acme/app", "github_branch": "main branch"},
+            "GITHUB_BRANCH 'main branch' has characters GitHub does not allow; pass a plain name",
+        ),
+        (
+            {"github_repo": "acme/app", "github_oidc_provider_arn": "arn:aws:iam::1:oidc-provider/x"},
+            "GITHUB_OIDC_PROVIDER_ARN 'arn:aws:iam::1:oidc-provider/x' is not the ARN of a "
+            "token.actions.githubusercontent.com provider; copy it from the IAM console, or leave it out "
+            "to create the provider",
+        ),
+        (
+            {"github_repo": "acme/app", "cdk_qualifier": "Not-Valid"},
+            "CDK_QUALIFIER 'Not-Valid' must be 1 to 10 lowercase letters or digits",
+        ),
+    ],
+)
+def test_bad_inputs_are_one_line_naming_the_make_variable(context: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        ci_access_props(context)
+    assert str(caught.value) == message
+
+
+@pytest.mark.cli
+def test_the_app_reports_a_bad_repository_in_one_line() -> None:
+    proc = subprocess.run(
+        [str(ROOT / ".venv/bin/python"), "ci_access_app.py"],
+        cwd=ROOT,
+        env={"CDK_CONTEXT_JSON": json.dumps({"github_repo": "nope"}), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 1
+    assert [line for line in proc.stderr.splitlines() if line.startswith("Error")] == [
+        "Error: GITHUB_REPO 'nope' is not OWNER/NAME; pass the repository whose workflow runs, e.g. "
+        "make ci-access GITHUB_REPO=acme/llm-app"
+    ]
+    assert "Traceback" not in proc.stderr
