@@ -14,7 +14,7 @@ OUTPUTS ?= cdk-outputs.json
 export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(BIN):$(PATH)
 CDK_ARGS := -c config=$(CONFIG) $(if $(STACK_NAME),-c stack_name=$(STACK_NAME)) $(if $(EXPIRES_IN_HOURS),-c expires_in_hours=$(EXPIRES_IN_HOURS))
 # The CI access stack (once per account and region): the repository whose workflows run, and what narrows it.
-CI_ACCESS_ARGS = --app "$(BIN)/python ci_access_app.py" -c github_repo=$(GITHUB_REPO) $(if $(GITHUB_ENVIRONMENT),-c github_environment=$(GITHUB_ENVIRONMENT)) $(if $(GITHUB_BRANCH),-c github_branch=$(GITHUB_BRANCH)) $(if $(GITHUB_OIDC_PROVIDER_ARN),-c github_oidc_provider_arn=$(GITHUB_OIDC_PROVIDER_ARN)) $(if $(CDK_QUALIFIER),-c cdk_qualifier=$(CDK_QUALIFIER))
+CI_ACCESS_ARGS = --app "$(BIN)/python ci_access_app.py" -c github_repo=$(GITHUB_REPO) $(if $(GITHUB_ENVIRONMENT),-c github_environment=$(GITHUB_ENVIRONMENT)) $(if $(GITHUB_BRANCH),-c github_branch=$(GITHUB_BRANCH)) $(if $(GITHUB_OIDC_PROVIDER_ARN),-c github_oidc_provider_arn=$(GITHUB_OIDC_PROVIDER_ARN)) $(if $(CDK_QUALIFIER),-c cdk_qualifier=$(CDK_QUALIFIER)) $(if $(WEIGHTS_BUCKETS),-c weights_buckets=$(WEIGHTS_BUCKETS))
 # CI has no one to answer the IAM-change prompt.
 APPROVAL ?= $(if $(filter true,$(CI)),never,broadening)
 

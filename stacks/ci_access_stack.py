@@ -24,6 +24,7 @@ _PROVIDER_ARN = re.compile(
     r"^arn:aws[a-z-]*:iam::\d{12}:oidc-provider/token\.actions\.githubusercontent\.com$"
 )
 _QUALIFIER = re.compile(r"^[a-z0-9]{1,10}$")
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 
 
 @dataclass(frozen=True)
@@ -31,11 +32,13 @@ class CiAccessProps:
     subject: GithubSubject
     provider_arn: str | None = None
     qualifier: str = DEFAULT_QUALIFIER
+    weights_buckets: tuple[str, ...] = ()
 
 
 def ci_access_props(context: dict[str, Any]) -> CiAccessProps:
     """Props from `-c github_repo=OWNER/NAME [-c github_environment=] [-c github_branch=]
-    [-c github_oidc_provider_arn=] [-c cdk_qualifier=]`; a bad value is one line naming it."""
+    [-c github_oidc_provider_arn=] [-c cdk_qualifier=] [-c weights_buckets=A,B]`; a bad value is one line
+    naming it."""
     repo = str(context.get("github_repo") or "")
     if not _REPOSITORY.match(repo):
         raise ConfigError(
@@ -56,10 +59,18 @@ def ci_access_props(context: dict[str, Any]) -> CiAccessProps:
     qualifier = str(context.get("cdk_qualifier") or DEFAULT_QUALIFIER)
     if not _QUALIFIER.match(qualifier):
         raise ConfigError(f"CDK_QUALIFIER {qualifier!r} must be 1 to 10 lowercase letters or digits")
+    buckets = tuple(b.strip() for b in str(context.get("weights_buckets") or "").split(",") if b.strip())
+    for bucket in buckets:
+        if not _BUCKET.match(bucket):
+            raise ConfigError(
+                f"WEIGHTS_BUCKETS entry {bucket!r} is not an S3 bucket name; pass names separated by commas, "
+                "e.g. WEIGHTS_BUCKETS=my-models,other-models"
+            )
     return CiAccessProps(
         subject=GithubSubject(repository=repo, environment=environment, branch=str(branch)),
         provider_arn=provider,
         qualifier=qualifier,
+        weights_buckets=buckets,
     )
 
 
@@ -79,6 +90,7 @@ class CiAccessStack(Stack):
             subject=props.subject,
             provider_arn=props.provider_arn,
             qualifier=props.qualifier,
+            weights_buckets=props.weights_buckets,
         )
         self.execution_policy = DeployExecutionPolicy(self, "ExecutionPolicy")
         CfnOutput(

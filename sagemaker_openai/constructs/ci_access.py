@@ -17,7 +17,7 @@ from aws_cdk import ArnFormat, Aws, Duration, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from sagemaker_openai.constructs._nag import AWS_SOLUTIONS, acknowledge
+from sagemaker_openai.constructs._nag import AWS_SOLUTIONS, acknowledge, finding_resource
 from sagemaker_openai.preflight_actions import PREFLIGHT_READ_ACTIONS
 from sagemaker_openai.tags import KIT_TAG
 
@@ -48,9 +48,16 @@ class GithubSubject:
         return f"repo:{self.repository}:ref:refs/heads/{self.branch}"
 
 
-def preflight_statements(scope: Construct, qualifier: str) -> list[iam.PolicyStatement]:
+# The pre-flight's reads of the weights: granted on the buckets CI deploys from, never on every bucket.
+WEIGHTS_READ_ACTIONS = frozenset({"s3:GetBucketLocation", "s3:ListBucket", "s3:GetObject"})
+
+
+def preflight_statements(
+    scope: Construct, qualifier: str, weights_buckets: Sequence[str] = ()
+) -> list[iam.PolicyStatement]:
     """What ``make preflight`` reads (``PREFLIGHT_READ_ACTIONS``): the bootstrap parameter by name, the
-    other reads on ``*`` (reads such as sts:GetCallerIdentity name no resource)."""
+    weights only in ``weights_buckets`` (without any, the pre-flight skips the weights check), the other
+    reads on ``*`` (reads such as sts:GetCallerIdentity name no resource)."""
     stack = Stack.of(scope)
     scoped = {
         "ssm:GetParameter": stack.format_arn(
@@ -63,7 +70,19 @@ def preflight_statements(scope: Construct, qualifier: str) -> list[iam.PolicySta
         for action in actions
         if action in scoped
     ]
-    unscoped = [action for action in actions if action not in scoped]
+    if weights_buckets:
+        buckets = [stack.format_arn(service="s3", region="", account="", resource=b) for b in weights_buckets]
+        statements += [
+            iam.PolicyStatement(
+                sid="PreflightReadsWeightsBuckets",
+                actions=sorted(WEIGHTS_READ_ACTIONS - {"s3:GetObject"}),
+                resources=buckets,
+            ),
+            iam.PolicyStatement(
+                sid="PreflightReadsWeights", actions=["s3:GetObject"], resources=[f"{b}/*" for b in buckets]
+            ),
+        ]
+    unscoped = [action for action in actions if action not in scoped and action not in WEIGHTS_READ_ACTIONS]
     if unscoped:
         statements.append(iam.PolicyStatement(sid="PreflightReads", actions=unscoped, resources=["*"]))
     return statements
@@ -81,6 +100,7 @@ class GithubCiRole(Construct):
         provider_arn: str | None = None,
         qualifier: str = DEFAULT_QUALIFIER,
         max_session_hours: int = 3,
+        weights_buckets: Sequence[str] = (),
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
@@ -94,7 +114,7 @@ class GithubCiRole(Construct):
             self,
             "Policy",
             description="CI for sagemaker-openai: deploy through the CDK bootstrap roles, call, check stacks",
-            statements=self._statements(stack, qualifier),
+            statements=self._statements(stack, qualifier, weights_buckets),
         )
         self.role = iam.Role(
             self,
@@ -121,6 +141,17 @@ class GithubCiRole(Construct):
             "(sts:GetCallerIdentity) name no resource either. All are read-only.",
             packs=(AWS_SOLUTIONS,),
         )
+        for bucket in weights_buckets:
+            objects = stack.format_arn(
+                service="s3", region="", account="", resource=bucket, resource_name="*"
+            )
+            acknowledge(
+                self.policy,
+                f"IAM5[Resource::{finding_resource(self, objects)}]",
+                "The pre-flight reads a config's weights prefix (config.json, the weights, the manifest), "
+                "which may be any prefix of this bucket named in WEIGHTS_BUCKETS; read-only.",
+                packs=(AWS_SOLUTIONS,),
+            )
         acknowledge(
             self.policy,
             "IAM5[Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role/*]",
@@ -130,7 +161,9 @@ class GithubCiRole(Construct):
             packs=(AWS_SOLUTIONS,),
         )
 
-    def _statements(self, stack: Stack, qualifier: str) -> list[iam.PolicyStatement]:
+    def _statements(
+        self, stack: Stack, qualifier: str, weights_buckets: Sequence[str]
+    ) -> list[iam.PolicyStatement]:
         def role_arn(name: str) -> str:
             return stack.format_arn(service="iam", region="", resource="role", resource_name=name)
 
@@ -156,7 +189,7 @@ class GithubCiRole(Construct):
                 resources=["*"],
             ),
             iam.PolicyStatement(sid="ReadRoleTags", actions=["iam:ListRoleTags"], resources=[role_arn("*")]),
-            *preflight_statements(self, qualifier),
+            *preflight_statements(self, qualifier, weights_buckets),
         ]
 
     @property

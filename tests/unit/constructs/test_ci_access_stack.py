@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from sagemaker_openai.constructs.ci_access import WEIGHTS_READ_ACTIONS
 from sagemaker_openai.errors import ConfigError
 from sagemaker_openai.preflight_actions import PREFLIGHT_READ_ACTIONS
 from stacks.ci_access_stack import CI_ACCESS_STACK_NAME, ci_access_props
@@ -55,6 +56,8 @@ UNUSED_ACTIONS = {
 # IAM service prefixes whose botocore model has another name.
 BOTOCORE_NAMES = {"tag": "resourcegroupstaggingapi", "servicequotas": "service-quotas"}
 NOT_OPERATIONS = {"iam:PassRole"}  # a permission only, no API operation
+# IAM actions whose API operation has another name (the service authorization reference maps them).
+OPERATION_OF = {"s3:ListBucket": "s3:ListObjectsV2"}
 
 
 def _synth_access(outdir: Path, context: dict[str, Any]) -> Synthesized:
@@ -135,7 +138,9 @@ def test_an_environment_and_an_existing_provider() -> None:
 
 def test_the_ci_role_may_do_what_ci_needs_and_nothing_else(access: Synthesized) -> None:
     role = "arn:aws:iam::123456789012:role/"
-    preflight_unscoped = sorted({a for a, _ in PREFLIGHT_READ_ACTIONS} - {"ssm:GetParameter"})
+    preflight_unscoped = sorted(
+        {a for a, _ in PREFLIGHT_READ_ACTIONS} - {"ssm:GetParameter"} - WEIGHTS_READ_ACTIONS
+    )
     expected = [
         {
             "Action": "sts:AssumeRole",
@@ -258,7 +263,7 @@ def test_every_action_names_a_real_api_operation(access: Synthesized) -> None:
             for action in [st["Action"]] if isinstance(st["Action"], str) else st["Action"]:
                 if action in NOT_OPERATIONS:
                     continue
-                prefix, operation = action.split(":")
+                prefix, operation = OPERATION_OF.get(action, action).split(":")
                 service = BOTOCORE_NAMES.get(prefix, prefix)
                 assert service in available, action
                 model = session.get_service_model(service)
@@ -351,3 +356,28 @@ def test_the_app_reports_a_bad_repository_in_one_line() -> None:
         "make ci-access GITHUB_REPO=acme/llm-app"
     ]
     assert "Traceback" not in proc.stderr
+
+
+def test_weights_reads_are_granted_only_on_the_named_buckets(tmp_path: Path) -> None:
+    scoped = _synth_access(
+        tmp_path, {"github_repo": "acme/llm-app", "weights_buckets": "my-models, team-weights"}
+    )
+    statements = {st["Sid"]: st for st in _statements(scoped, "CI for sagemaker-openai")}
+    assert statements["PreflightReadsWeightsBuckets"] == {
+        "Action": ["s3:GetBucketLocation", "s3:ListBucket"],
+        "Effect": "Allow",
+        "Resource": ["arn:aws:s3:::my-models", "arn:aws:s3:::team-weights"],
+        "Sid": "PreflightReadsWeightsBuckets",
+    }
+    assert statements["PreflightReadsWeights"] == {
+        "Action": "s3:GetObject",
+        "Effect": "Allow",
+        "Resource": ["arn:aws:s3:::my-models/*", "arn:aws:s3:::team-weights/*"],
+        "Sid": "PreflightReadsWeights",
+    }
+    assert not WEIGHTS_READ_ACTIONS & set(statements["PreflightReads"]["Action"])
+
+
+def test_a_bad_weights_bucket_is_one_line() -> None:
+    with pytest.raises(ConfigError, match=r"^WEIGHTS_BUCKETS entry 'My_Bucket' is not an S3 bucket name; "):
+        ci_access_props({"github_repo": "acme/llm-app", "weights_buckets": "My_Bucket"})

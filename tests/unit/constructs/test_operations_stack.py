@@ -61,7 +61,11 @@ def test_variant_autoscaling_tracks_concurrency_and_keeps_the_count_on_redeploy(
         "ResourceId": "endpoint/qwen3-4b-prod/variant/AllTraffic",
         "ScalableDimension": "sagemaker:variant:DesiredInstanceCount",
         "ServiceNamespace": "sagemaker",
-        "Tags": [{"Key": "managed-by", "Value": "sagemaker-openai"}],
+        "Tags": [
+            {"Key": "managed-by", "Value": "sagemaker-openai"},
+            {"Key": "sagemaker-openai:region", "Value": {"Ref": "AWS::Region"}},
+            {"Key": "sagemaker-openai:stack", "Value": "qwen3-4b-prod"},
+        ],
     }
     assert "RoleARN" not in target["Properties"], "the service-linked role, no IAM role of ours"
     assert target["DependsOn"] == [endpoint_id]
