@@ -10,10 +10,11 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal, TypeVar, cast
 
+from sagemaker_openai.client.endpoint_url import configured_runtime_endpoint, with_endpoint
 from sagemaker_openai.client.errors import StackOutputsError
 from sagemaker_openai.client.urls import region_from_host
 
@@ -66,8 +67,17 @@ class StackOutputs:
         """Build from one stack's OutputKey -> OutputValue map; errors name `source`."""
         where = f"{source}, stack {stack_name}"
         if "ClientConfig" in outputs:
-            return _from_client_config(outputs["ClientConfig"], where)
-        return _from_individual_outputs(stack_name, outputs, where)
+            stack = _from_client_config(outputs["ClientConfig"], where)
+        else:
+            stack = _from_individual_outputs(stack_name, outputs, where)
+        # The region was read from the outputs (or the original runtime host) first; now re-aim the URLs.
+        endpoint = configured_runtime_endpoint()
+        if endpoint is None:
+            return stack
+        models = {
+            key: replace(m, base_url=with_endpoint(m.base_url, endpoint)) for key, m in stack.models.items()
+        }
+        return replace(stack, models=models)
 
     @classmethod
     def from_file(cls, path: str | Path, stack_name: str | None = None) -> StackOutputs:

@@ -53,9 +53,11 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     )
     parser.add_argument(
         "--served-model-name",
-        default="local-runtime",
         metavar="NAME",
-        help="the `model` answered when a request sends none",
+        help=(
+            "the model name served: answered when a request sends none, and a request naming another "
+            "gets a 404 as from vLLM (default: any name accepted, 'local-runtime' answered)"
+        ),
     )
     parser.set_defaults(handler=run)
 

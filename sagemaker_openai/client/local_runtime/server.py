@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 LOOPBACK = "127.0.0.1"
 # SageMaker's InvokeEndpoint payload limit.
 MAX_BODY_BYTES = 6 * 1024 * 1024
+DEFAULT_MODEL_NAME = "local-runtime"
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,8 @@ class RuntimeSettings:
 
     layout: EndpointLayout
     verifier: TokenVerifier | None
-    served_model_name: str = "local-runtime"
+    # Given, a request naming another (non-empty) model gets vLLM's 404; None accepts any name.
+    served_model_name: str | None = None
     upstream: Upstream | None = None
 
 
@@ -142,7 +144,10 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError as exc:
             self._send_error(400, "BadRequestError", f"Invalid chat completion request: {exc}")
             return
-        model = request.get("model") or settings.served_model_name
+        model = request.get("model") or settings.served_model_name or DEFAULT_MODEL_NAME
+        if settings.served_model_name is not None and model != settings.served_model_name:
+            self._send_error(404, "NotFoundError", f"The model `{model}` does not exist.")
+            return
         completion_id = f"chatcmpl-{uuid.uuid4().hex}"
         created = int(time.time())
         if request.get("stream") is True:
