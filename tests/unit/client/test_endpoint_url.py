@@ -1,4 +1,4 @@
-"""AWS_ENDPOINT_URL[_SAGEMAKER_RUNTIME] re-aims the runtime URLs read from stack outputs, as the AWS SDKs do."""
+"""AWS_ENDPOINT_URL[_SAGEMAKER_RUNTIME] re-aims the runtime URLs of stack outputs, as the AWS SDKs do."""
 
 from __future__ import annotations
 
