@@ -1,4 +1,4 @@
-"""`sagemaker-openai`: outputs, token, chat, smoke and local-runtime."""
+"""`sagemaker-openai`: outputs, token, chat, smoke, local-runtime and proxy."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ import traceback
 from collections.abc import Sequence
 from typing import NoReturn
 
-from sagemaker_openai.client.commands import chat, local_runtime, outputs, smoke, token
+from sagemaker_openai.client.commands import chat, local_runtime, outputs, proxy, smoke, token
 from sagemaker_openai.client.commands._context import CliContext
 from sagemaker_openai.client.commands._errors import describe_error
 from sagemaker_openai.client.commands._targets import UsageError
 from sagemaker_openai.client.redaction import redact
 
-_COMMANDS = (outputs, token, chat, smoke, local_runtime)
+_COMMANDS = (outputs, token, chat, smoke, local_runtime, proxy)
 
 
 class _ArgumentParser(argparse.ArgumentParser):

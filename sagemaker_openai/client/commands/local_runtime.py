@@ -59,11 +59,20 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
             "gets a 404 as from vLLM (default: any name accepted, 'local-runtime' answered)"
         ),
     )
+    parser.add_argument(
+        "--token-delay",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="pause before each streamed chunk, like a model generating tokens (for benchmarks; default 0)",
+    )
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
     layout = _layout(args)
+    if not 0 <= args.token_delay <= 60:
+        raise UsageError("--token-delay must be between 0 and 60 seconds")
     verifier = None
     if not args.no_auth:
         session = ctx.session_factory(args.profile)
@@ -76,6 +85,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         verifier=verifier,
         served_model_name=args.served_model_name,
         upstream=_upstream(args),
+        token_delay=args.token_delay,
     )
     try:
         server = LocalRuntimeServer(settings, port=args.port)

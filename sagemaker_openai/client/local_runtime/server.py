@@ -47,6 +47,8 @@ class RuntimeSettings:
     # Given, a request naming another (non-empty) model gets vLLM's 404; None accepts any name.
     served_model_name: str | None = None
     upstream: Upstream | None = None
+    # Seconds before each streamed chunk, as a model generating tokens would take (for benchmarks).
+    token_delay: float = 0.0
 
 
 class LocalRuntimeServer(ThreadingHTTPServer):
@@ -144,10 +146,11 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError as exc:
             self._send_error(400, "BadRequestError", f"Invalid chat completion request: {exc}")
             return
-        model = request.get("model") or settings.served_model_name or DEFAULT_MODEL_NAME
-        if settings.served_model_name is not None and model != settings.served_model_name:
-            self._send_error(404, "NotFoundError", f"The model `{model}` does not exist.")
+        requested = request.get("model")
+        if settings.served_model_name is not None and requested and requested != settings.served_model_name:
+            self._send_error(404, "NotFoundError", f"The model `{requested}` does not exist.")
             return
+        model = requested or settings.served_model_name or DEFAULT_MODEL_NAME
         completion_id = f"chatcmpl-{uuid.uuid4().hex}"
         created = int(time.time())
         if request.get("stream") is True:
@@ -157,6 +160,8 @@ class _Handler(BaseHTTPRequestHandler):
             for chunk in stream_chunks(
                 reply, completion_id=completion_id, created=created, model=model, include_usage=include_usage
             ):
+                if settings.token_delay:
+                    time.sleep(settings.token_delay)
                 self._write_chunk(f"data: {json.dumps(chunk)}\n\n".encode())
             self._write_chunk(b"data: [DONE]\n\n")
             self._end_stream()
