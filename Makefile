@@ -83,6 +83,7 @@ bench: setup
 	@$(BIN)/python bench/bench_synth.py
 	@$(BIN)/python bench/bench_auth.py
 	@$(BIN)/python bench/bench_runtime.py
+	@$(BIN)/python bench/bench_proxy.py
 
 # Re-resolve the pinned versions (needs the registries); commit the changed lock files.
 lock: $(UV)
