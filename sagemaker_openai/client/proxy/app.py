@@ -33,6 +33,7 @@ from sagemaker_openai.client.capacity import AsyncCapacityWaitTransport
 from sagemaker_openai.client.errors import SageMakerOpenAIError
 from sagemaker_openai.client.proxy.routes import ModelRoutes, Route, RouteNotFound, openai_error
 from sagemaker_openai.client.redaction import redact
+from sagemaker_openai.client.token_format import TOKEN_PREFIX
 
 log = logging.getLogger(__name__)
 
@@ -154,7 +155,27 @@ async def _chat_completions(request: Request, settings: ProxySettings) -> Respon
     except SageMakerOpenAIError as exc:
         # No token (credentials expired, region refused): say why, without the token.
         return _error(502, redact(f"The proxy cannot call SageMaker: {exc}"), kind="api_error", code=None)
+    if upstream.status_code >= 400 and not upstream.headers.get("content-type", "").startswith(
+        "text/event-stream"
+    ):
+        return await _error_answer(upstream)
     return _Relay(upstream, route.name)
+
+
+async def _error_answer(upstream: httpx.Response) -> Response:
+    """SageMaker's error, read whole (errors are short) so that a token it might echo is redacted."""
+    try:
+        body = await upstream.aread()
+    finally:
+        await upstream.aclose()
+    if TOKEN_PREFIX.encode() in body:
+        body = redact(body.decode("utf-8", "replace")).encode()
+    headers = {
+        name: value
+        for name, value in upstream.headers.items()
+        if name.lower() in _RELAYED_HEADERS and name.lower() != "content-length"
+    }
+    return Response(body, status_code=upstream.status_code, headers=headers)
 
 
 class _Refused(Exception):
@@ -246,7 +267,7 @@ class _Relay(Response):
         await send({"type": "http.response.start", "status": self.status_code, "headers": headers})
         try:
             if self._upstream.is_stream_consumed:
-                # Already read (a "no capacity" answer handed back after waiting): relay what was read.
+                # A transport that hands back responses already read (tests' mocks): relay what was read.
                 await send({"type": "http.response.body", "body": self._upstream.content, "more_body": True})
             else:
                 async for chunk in self._upstream.aiter_raw():

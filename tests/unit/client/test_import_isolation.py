@@ -8,7 +8,7 @@ import sys
 
 FORBIDDEN_ROOTS = {"aws_cdk", "jsii", "constructs", "cdk_nag", "yaml", "pydantic", "sagemaker", "openai"}
 # The proxy's (and, later, local-runtime's) server stack loads only when a server starts.
-SERVER_ROOTS = {"starlette", "uvicorn", "aiohttp", "h11", "httptools", "uvloop"}
+SERVER_ROOTS = {"starlette", "uvicorn", "aiohttp", "httptools", "uvloop"}
 FORBIDDEN_MODULES = {"sagemaker_openai.config", "sagemaker_openai.constructs", "stacks"}
 
 

@@ -220,6 +220,18 @@ def test_sagemakers_answers_reach_the_caller_as_they_are(
         assert response.headers[name] == value
 
 
+def test_a_token_echoed_in_an_error_is_redacted(auth: BearerTokenAuth) -> None:
+    async def sagemaker(request: httpx.Request) -> httpx.Response:
+        echoed = {"message": f"Refused {request.headers['Authorization']}"}
+        return httpx.Response(403, json=echoed, headers={"x-amzn-ErrorType": "AccessDeniedException"})
+
+    with _proxy(_mocked(auth, sagemaker)) as server:
+        response = httpx.post(f"{server.base_url}/chat/completions", json={"model": "qwen", "messages": []})
+    assert response.status_code == 403
+    assert response.json() == {"message": f"Refused Bearer {TOKEN_PREFIX}<redacted>"}
+    assert response.headers["x-amzn-errortype"] == "AccessDeniedException"
+
+
 def test_wait_for_capacity_resends_until_a_copy_answers(auth: BearerTokenAuth) -> None:
     answers = [httpx.Response(400, json=NO_CAPACITY), httpx.Response(200, json={"ok": True})]
     notes: list[str] = []
