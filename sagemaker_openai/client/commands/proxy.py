@@ -79,7 +79,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         from sagemaker_openai.client.proxy.server import ProxyServer  # noqa: PLC0415
     except ImportError as exc:
         raise SageMakerOpenAIError(
-            f"the proxy needs its server libraries ({exc.name} is missing): "
+            f"the proxy needs its server libraries ({(exc.name or 'one').split('.')[0]} is missing): "
             "pip install 'sagemaker-openai[proxy]'"
         ) from None
     auth = BearerTokenAuth(stack.region, session=session, token_factory=ctx.token_factory)

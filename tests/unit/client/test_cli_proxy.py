@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import sys
 from pathlib import Path
 
 import pytest
@@ -68,4 +69,15 @@ def test_a_port_in_use_is_one_line(cli: Cli, outputs: Path) -> None:
 def test_a_missing_stack_is_the_usual_error(cli: Cli) -> None:
     assert cli("proxy").error == (
         "pass --outputs-file FILE (written by `cdk deploy --outputs-file`) or --stack NAME"
+    )
+
+
+def test_without_the_proxy_extra_the_error_says_what_to_install(
+    cli: Cli, outputs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for module in ("sagemaker_openai.client.proxy.app", "sagemaker_openai.client.proxy.server"):
+        monkeypatch.delitem(sys.modules, module, raising=False)
+    monkeypatch.setitem(sys.modules, "uvicorn", None)
+    assert cli("proxy", "--outputs-file", str(outputs)).error == (
+        "the proxy needs its server libraries (uvicorn is missing): pip install 'sagemaker-openai[proxy]'"
     )
