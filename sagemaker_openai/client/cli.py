@@ -1,4 +1,4 @@
-"""`sagemaker-openai`: outputs, token, chat, smoke, local-runtime and stage-weights."""
+"""`sagemaker-openai`: outputs, token, chat, smoke, local-runtime, proxy, stage-weights and leftovers."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from sagemaker_openai.client.commands import (
     leftovers,
     local_runtime,
     outputs,
+    proxy,
     smoke,
     stage_weights,
     token,
@@ -24,7 +25,7 @@ from sagemaker_openai.client.commands._targets import UsageError
 from sagemaker_openai.client.log_safety import protect_library_loggers
 from sagemaker_openai.client.redaction import redact
 
-_COMMANDS = (outputs, token, chat, smoke, local_runtime, stage_weights, leftovers)
+_COMMANDS = (outputs, token, chat, smoke, local_runtime, proxy, stage_weights, leftovers)
 
 
 class _ArgumentParser(argparse.ArgumentParser):

@@ -10,11 +10,16 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal, TypeVar, cast
 
 from sagemaker_openai.client.destinations import UntrustedHostError, check_token_destination
+from sagemaker_openai.client.endpoint_url import (
+    ENDPOINT_VARIABLES,
+    configured_runtime_endpoint,
+    with_endpoint,
+)
 from sagemaker_openai.client.errors import StackOutputsError
 from sagemaker_openai.client.urls import region_from_host
 
@@ -67,8 +72,23 @@ class StackOutputs:
         """Build from one stack's OutputKey -> OutputValue map; errors name `source`."""
         where = f"{source}, stack {stack_name}"
         if "ClientConfig" in outputs:
-            return _from_client_config(outputs["ClientConfig"], where)
-        return _from_individual_outputs(stack_name, outputs, where)
+            stack = _from_client_config(outputs["ClientConfig"], where)
+        else:
+            stack = _from_individual_outputs(stack_name, outputs, where)
+        # The region was read from the outputs (or the original runtime host) first; now re-aim the URLs.
+        endpoint = configured_runtime_endpoint()
+        if endpoint is None:
+            return stack
+        models = {
+            key: replace(m, base_url=with_endpoint(m.base_url, endpoint)) for key, m in stack.models.items()
+        }
+        # The re-aimed URLs get a token too: refuse them now, as the outputs' own URLs are refused.
+        for model in models.values():
+            try:
+                check_token_destination(model.base_url)
+            except UntrustedHostError as exc:
+                raise UntrustedHostError(f"{ENDPOINT_VARIABLES} re-aims {where}: {exc}") from None
+        return replace(stack, models=models)
 
     @classmethod
     def from_file(cls, path: str | Path, stack_name: str | None = None) -> StackOutputs:

@@ -80,9 +80,18 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     )
     parser.add_argument(
         "--served-model-name",
-        default="local-runtime",
         metavar="NAME",
-        help="the `model` answered when a request sends none",
+        help=(
+            "the model name served: answered when a request sends none, and a request naming another "
+            "gets a 404 as from vLLM (default: any name accepted, 'local-runtime' answered)"
+        ),
+    )
+    parser.add_argument(
+        "--token-delay",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="pause before each streamed chunk, like a model generating tokens (for benchmarks; default 0)",
     )
     parser.set_defaults(handler=run)
 
@@ -93,6 +102,8 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         raise UsageError("--read-timeout must be a positive number of seconds")
     if args.max_connections < 1:
         raise UsageError("--max-connections must be at least 1")
+    if not 0 <= args.token_delay <= 60:
+        raise UsageError("--token-delay must be between 0 and 60 seconds")
     verifier = None
     if not args.no_auth:
         session = ctx.session_factory(args.profile)
@@ -108,6 +119,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         refusal_status=args.refusal_status,
         read_timeout=args.read_timeout,
         max_connections=args.max_connections,
+        token_delay=args.token_delay,
     )
     try:
         server = LocalRuntimeServer(settings, port=args.port)

@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 LOOPBACK = "127.0.0.1"
 # SageMaker's InvokeEndpoint payload limit.
 MAX_BODY_BYTES = 6 * 1024 * 1024
+DEFAULT_MODEL_NAME = "local-runtime"
 DEFAULT_READ_TIMEOUT = 30.0
 DEFAULT_MAX_CONNECTIONS = 256
 # A refused request's body is read and dropped up to this size, so the connection stays usable.
@@ -58,13 +59,16 @@ class RuntimeSettings:
 
     layout: EndpointLayout
     verifier: TokenVerifier | None
-    served_model_name: str = "local-runtime"
+    # Given, a request naming another (non-empty) model gets vLLM's 404; None accepts any name.
+    served_model_name: str | None = None
     upstream: Upstream | None = None
     # The status of every token refusal (AWS documents none for the route); None: 401, or 403 for a
     # token that is well formed but not accepted.
     refusal_status: int | None = None
     read_timeout: float = DEFAULT_READ_TIMEOUT
     max_connections: int = DEFAULT_MAX_CONNECTIONS
+    # Seconds before each streamed chunk, as a model generating tokens would take (for benchmarks).
+    token_delay: float = 0.0
 
     def __post_init__(self) -> None:
         if self.refusal_status not in (None, 400, 401, 403):
@@ -266,7 +270,11 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError as exc:
             self._send_error(400, "BadRequestError", f"Invalid chat completion request: {exc}")
             return
-        model = request.get("model") or settings.served_model_name
+        requested = request.get("model")
+        if settings.served_model_name is not None and requested and requested != settings.served_model_name:
+            self._send_error(404, "NotFoundError", f"The model `{requested}` does not exist.")
+            return
+        model = requested or settings.served_model_name or DEFAULT_MODEL_NAME
         completion_id = f"chatcmpl-{uuid.uuid4().hex}"
         created = int(time.time())
         if request.get("stream") is True:
@@ -276,6 +284,8 @@ class _Handler(BaseHTTPRequestHandler):
             for chunk in stream_chunks(
                 reply, completion_id=completion_id, created=created, model=model, include_usage=include_usage
             ):
+                if settings.token_delay:
+                    time.sleep(settings.token_delay)
                 self._write_chunk(f"data: {json.dumps(chunk)}\n\n".encode())
             self._write_chunk(b"data: [DONE]\n\n")
             self._end_stream()

@@ -34,6 +34,9 @@ _AWS_ENV_TO_CLEAR = (
     "OPENAI_API_KEY",
     "OPENAI_BASE_URL",
     "OPENAI_CUSTOM_HEADERS",
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME",
+    "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
 )
 
 
@@ -74,7 +77,7 @@ def local_runtime() -> Iterator[RuntimeFactory]:
             *,
             auth: bool = True,
             verifier: TokenVerifier | None = None,
-            served_model_name: str = "local-runtime",
+            served_model_name: str | None = None,
             upstream: Upstream | None = None,
             refusal_status: int | None = None,
             read_timeout: float = 5.0,

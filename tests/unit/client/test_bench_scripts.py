@@ -12,12 +12,13 @@ BENCH = Path(__file__).resolve().parents[3] / "bench"
 RUNS = {
     "auth": ["bench_auth.py", "--requests", "3", "--runs", "1"],
     "runtime": ["bench_runtime.py", "--requests", "4", "--runs", "1", "--concurrency", "1", "2"],
+    "proxy": ["bench_proxy.py", "--requests", "4", "--runs", "1", "--concurrency", "1", "2", "--words", "3"],
 }
 
 
 @pytest.fixture(scope="module")
 def bench_outputs() -> dict[str, str]:
-    """Both scripts, started together: each spends most of its time importing SDKs, so they overlap well."""
+    """The scripts, started together: each spends most of its time importing SDKs, so they overlap well."""
     processes = {
         name: subprocess.Popen(
             [sys.executable, str(BENCH / script), *arguments],
@@ -29,7 +30,7 @@ def bench_outputs() -> dict[str, str]:
     }
     outputs = {}
     for name, process in processes.items():
-        stdout, stderr = process.communicate(timeout=120)
+        stdout, stderr = process.communicate(timeout=240)
         assert process.returncode == 0, stderr
         outputs[name] = stdout
     return outputs
@@ -54,3 +55,11 @@ def test_bench_runtime_measures_both_modes_at_each_concurrency(bench_outputs: di
         ("no-auth", "2"),
     ]
     assert "to the median latency at concurrency 1 (target: under 2 %)" in output
+
+
+def test_bench_proxy_compares_direct_and_proxied_streams(bench_outputs: dict[str, str]) -> None:
+    output = bench_outputs["proxy"]
+    rows = [line.split("|")[1].strip() for line in output.splitlines() if line.startswith("| ")]
+    assert rows == ["concurrency", "1", "2"]
+    assert "proxy memory: " in output
+    assert output.splitlines()[-1].startswith("goals: under 1 ms added at p50 at concurrency 1")

@@ -9,6 +9,8 @@ import sys
 FORBIDDEN_ROOTS = {"aws_cdk", "jsii", "constructs", "cdk_nag", "yaml", "pydantic", "sagemaker", "openai"}
 # stage-weights loads these when it runs, never on import (boto3 itself loads s3transfer's basics).
 FORBIDDEN_ROOTS |= {"huggingface_hub", "hf_xet"}
+# The proxy's (and, later, local-runtime's) server stack loads only when a server starts.
+SERVER_ROOTS = {"starlette", "uvicorn", "aiohttp", "httptools", "uvloop"}
 FORBIDDEN_MODULES = {"sagemaker_openai.config", "sagemaker_openai.constructs", "stacks"}
 FORBIDDEN_MODULES |= {"boto3.s3.transfer", "s3transfer.manager", "sagemaker_openai.client.staging.hub"}
 
@@ -24,7 +26,7 @@ def _forbidden(modules: list[str], allowed_roots: frozenset[str] = frozenset()) 
     return [
         name
         for name in modules
-        if (name.split(".")[0] in FORBIDDEN_ROOTS - allowed_roots)
+        if (name.split(".")[0] in (FORBIDDEN_ROOTS | SERVER_ROOTS) - allowed_roots)
         or any(name == bad or name.startswith(f"{bad}.") for bad in FORBIDDEN_MODULES)
     ]
 
@@ -33,7 +35,8 @@ def test_importing_the_client_and_its_cli_loads_no_cdk_and_no_heavy_sdk() -> Non
     modules = _loaded_after(
         "import sagemaker_openai.client\n"
         "from sagemaker_openai.client import BearerTokenAuth, resolve_region\n"
-        "import sagemaker_openai.client.cli"
+        "import sagemaker_openai.client.cli\n"
+        "import sagemaker_openai.client.proxy.routes"
     )
     assert "sagemaker_openai.client.auth" in modules
     assert _forbidden(modules) == []
@@ -43,3 +46,11 @@ def test_the_factories_load_the_openai_sdk_but_not_sagemaker_core() -> None:
     modules = _loaded_after("from sagemaker_openai.client import openai_client, async_openai_client")
     assert "openai" in modules
     assert _forbidden(modules, allowed_roots=frozenset({"openai", "pydantic"})) == []
+
+
+def test_the_proxy_app_loads_its_server_stack_but_not_the_sdks() -> None:
+    modules = _loaded_after(
+        "import sagemaker_openai.client.proxy.app\nimport sagemaker_openai.client.proxy.server"
+    )
+    assert {"starlette", "uvicorn"} <= set(modules)
+    assert _forbidden(modules, allowed_roots=frozenset(SERVER_ROOTS)) == []

@@ -71,6 +71,22 @@ def test_completion_on_a_single_model_endpoint(local_runtime: RuntimeFactory, to
     assert body["usage"] == {"prompt_tokens": 3, "completion_tokens": 5, "total_tokens": 8}
 
 
+def test_a_served_model_name_refuses_other_names_as_vllm_does(
+    local_runtime: RuntimeFactory, token: str
+) -> None:
+    strict = local_runtime("ep", served_model_name="Qwen/Qwen3-4B")
+    url = f"{strict.origin}/endpoints/ep/openai/v1/chat/completions"
+    named = _post(url, {**CHAT, "model": "Qwen/Qwen3-4B"}, token)
+    assert (named.status_code, named.json()["model"]) == (200, "Qwen/Qwen3-4B")
+    response = _post(url, {**CHAT, "model": "qwen"}, token)
+    assert _error(response) == (404, "NotFoundError", "The model `qwen` does not exist.")
+    lenient = local_runtime("ep")
+    answer = _post(
+        f"{lenient.origin}/endpoints/ep/openai/v1/chat/completions", {**CHAT, "model": "any"}, token
+    )
+    assert (answer.status_code, answer.json()["model"]) == (200, "any")
+
+
 @pytest.mark.parametrize(
     ("header", "status", "error_type", "message"),
     [
