@@ -1,7 +1,8 @@
-"""The baseline for bench_synth.py: the same deployment as config/qwen3-4b.yaml in bare L1 constructs,
-with no config validation, no checks and no outputs beyond the URL."""
+"""The baseline for bench_synth.py: the same deployment as config/qwen3-4b.yaml in bare L1 constructs
+(its four default alarms included), with no config validation, no checks and no outputs beyond the URL."""
 
 import aws_cdk as cdk
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sagemaker as sagemaker
@@ -63,6 +64,28 @@ iam.CfnManagedPolicy(
         ],
     },
 )
+variant = [
+    cloudwatch.CfnAlarm.DimensionProperty(name="EndpointName", value="plain-l1"),
+    cloudwatch.CfnAlarm.DimensionProperty(name="VariantName", value="AllTraffic"),
+]
+for alarm_id, namespace, metric, threshold in (
+    ("Errors", "AWS/SageMaker", "Invocation5XXErrors", 5),
+    ("Latency", "AWS/SageMaker", "ModelLatency", 30_000_000),
+    ("Gpu", "/aws/sagemaker/Endpoints", "GPUUtilization", 90),
+    ("Disk", "/aws/sagemaker/Endpoints", "DiskUtilization", 80),
+):
+    cloudwatch.CfnAlarm(
+        stack,
+        alarm_id,
+        namespace=namespace,
+        metric_name=metric,
+        dimensions=variant,
+        statistic="Maximum",
+        period=300,
+        evaluation_periods=1,
+        threshold=threshold,
+        comparison_operator="GreaterThanOrEqualToThreshold",
+    )
 cdk.CfnOutput(
     stack,
     "OpenAIBaseUrl",
