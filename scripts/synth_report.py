@@ -56,7 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     lint = run_cfn_lint(templates)
     print("\n".join(lint) if lint else "  no errors or warnings")
     print("==> checkov (CloudFormation checks)")
-    checkov = run_checkov(args.assembly)
+    checkov = run_checkov([path for path, _ in templates])
     skipped = sorted(set(checkov.skipped))
     print(f"  {checkov.passed} passed, {len(checkov.failed)} failed, skipped with a reason: {skipped}")
     for finding in checkov.failed:

@@ -42,13 +42,13 @@ def run_cfn_lint(templates: Sequence[tuple[Path, Sequence[str]]]) -> list[str]:
     return findings
 
 
-def run_checkov(directory: Path) -> CheckovResult:
-    """checkov's CloudFormation checks on every template in ``directory``."""
+def run_checkov(templates: Sequence[Path]) -> CheckovResult:
+    """checkov's CloudFormation checks on these templates only (not on whatever else a directory holds)."""
+    files = [argument for template in templates for argument in ("--file", str(template))]
     proc = subprocess.run(
         [
             str(CHECKOV),
-            "--directory",
-            str(directory),
+            *files,
             "--framework",
             "cloudformation",
             "--skip-download",
