@@ -6,6 +6,7 @@ from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from sagemaker_openai.config import CopiesSpec
+from sagemaker_openai.constructs._autoscaling import TargetTracking, scalable_target, target_tracking_policy
 
 COPY_COUNT_DIMENSION = "sagemaker:inference-component:DesiredCopyCount"
 CONCURRENCY_METRIC = "SageMakerInferenceComponentConcurrentRequestsPerCopyHighResolution"
@@ -30,28 +31,21 @@ class ComponentScaling(Construct):
         copies: CopiesSpec,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.target = appscaling.CfnScalableTarget(
+        self.target = scalable_target(
             self,
-            "Target",
-            service_namespace="sagemaker",
-            scalable_dimension=COPY_COUNT_DIMENSION,
+            dimension=COPY_COUNT_DIMENSION,
             resource_id=f"inference-component/{component_name}",
             min_capacity=copies.min,
             max_capacity=copies.max,
+            scaled=component,
         )
-        # The resource ID is a name, not a reference: without this the target could be registered
-        # before the component exists, and on destroy deregistered after it is gone.
-        self.target.node.add_dependency(component)
-        self.concurrency_policy = appscaling.CfnScalingPolicy(
+        self.concurrency_policy = target_tracking_policy(
             self,
             "Concurrency",
-            policy_name=f"{component_name}-concurrency",
-            policy_type="TargetTrackingScaling",
-            scaling_target_id=self.target.ref,
-            target_tracking_scaling_policy_configuration=appscaling.CfnScalingPolicy.TargetTrackingScalingPolicyConfigurationProperty(
-                predefined_metric_specification=appscaling.CfnScalingPolicy.PredefinedMetricSpecificationProperty(
-                    predefined_metric_type=CONCURRENCY_METRIC
-                ),
+            target=self.target,
+            tracking=TargetTracking(
+                policy_name=f"{component_name}-concurrency",
+                metric=CONCURRENCY_METRIC,
                 target_value=copies.target_concurrent_requests_per_copy,
                 scale_in_cooldown=copies.scale_in_cooldown_seconds,
                 scale_out_cooldown=copies.scale_out_cooldown_seconds,

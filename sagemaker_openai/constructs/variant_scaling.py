@@ -1,10 +1,10 @@
 """Autoscaling of a single-model endpoint's instance count (Application Auto Scaling target tracking)."""
 
-from aws_cdk import aws_applicationautoscaling as appscaling
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from sagemaker_openai.config import AutoscalingSpec
+from sagemaker_openai.constructs._autoscaling import TargetTracking, scalable_target, target_tracking_policy
 
 INSTANCE_COUNT_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
 # Predefined metric types of botocore's application-autoscaling MetricType enum.
@@ -34,18 +34,14 @@ class VariantScaling(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         endpoint.retain_all_variant_properties = True
-        self.target = appscaling.CfnScalableTarget(
+        self.target = scalable_target(
             self,
-            "Target",
-            service_namespace="sagemaker",
-            scalable_dimension=INSTANCE_COUNT_DIMENSION,
+            dimension=INSTANCE_COUNT_DIMENSION,
             resource_id=f"endpoint/{endpoint_name}/variant/{variant_name}",
             min_capacity=spec.min_instances,
             max_capacity=spec.max_instances,
+            scaled=endpoint,  # and after an update that changes its instance type
         )
-        # The resource ID is a name, not a reference: register after the endpoint exists (and after
-        # an update that changes its instance type), deregister before it is deleted.
-        self.target.node.add_dependency(endpoint)
         if spec.target_concurrent_requests_per_instance is not None:
             metric, target, suffix = (
                 CONCURRENCY_METRIC,
@@ -59,16 +55,13 @@ class VariantScaling(Construct):
                 float(spec.target_invocations_per_instance),
                 "invocations",
             )
-        self.policy = appscaling.CfnScalingPolicy(
+        self.policy = target_tracking_policy(
             self,
             "Policy",
-            policy_name=f"{endpoint_name}-{suffix}",
-            policy_type="TargetTrackingScaling",
-            scaling_target_id=self.target.ref,
-            target_tracking_scaling_policy_configuration=appscaling.CfnScalingPolicy.TargetTrackingScalingPolicyConfigurationProperty(
-                predefined_metric_specification=appscaling.CfnScalingPolicy.PredefinedMetricSpecificationProperty(
-                    predefined_metric_type=metric
-                ),
+            target=self.target,
+            tracking=TargetTracking(
+                policy_name=f"{endpoint_name}-{suffix}",
+                metric=metric,
                 target_value=target,
                 scale_in_cooldown=spec.scale_in_cooldown_seconds,
                 scale_out_cooldown=spec.scale_out_cooldown_seconds,
