@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import os
 from typing import Any
 
 from sagemaker_openai.client.auth import BearerTokenAuth
 from sagemaker_openai.client.commands._context import CliContext
 from sagemaker_openai.client.commands._targets import UsageError, add_stack_arguments, load_stack
+from sagemaker_openai.client.destinations import is_loopback
 from sagemaker_openai.client.errors import SageMakerOpenAIError
 from sagemaker_openai.client.proxy.routes import ModelRoutes
 
@@ -68,7 +68,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     if args.wait_for_capacity < 0 or args.timeout <= 0:
         raise UsageError("--wait-for-capacity must be 0 or more and --timeout more than 0 seconds")
     api_key = _api_key(args.api_key_env)
-    if api_key is None and not _is_loopback(args.host):
+    if api_key is None and not is_loopback(args.host):
         raise UsageError(
             f"--host {args.host} would let other machines call your models with your AWS identity; "
             "pass --api-key-env VAR as well (callers then send that key), or keep the default 127.0.0.1"
@@ -91,7 +91,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         auth=auth,
         api_key=api_key,
         api_key_source=f"the key in ${args.api_key_env}",
-        check_host=_is_loopback(args.host),
+        check_host=is_loopback(args.host),
         timeout=args.timeout,
         wait_for_capacity=args.wait_for_capacity,
         notify=ctx.note,
@@ -126,12 +126,3 @@ def _api_key(variable: str | None) -> str | None:
             f"environment variable {variable} (--api-key-env) is not set or empty; set it to the key"
         )
     return value.strip()
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False

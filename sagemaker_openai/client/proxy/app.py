@@ -9,7 +9,6 @@ GET /healthz answers without a key.
 from __future__ import annotations
 
 import hmac
-import ipaddress
 import json
 import logging
 import time
@@ -30,6 +29,7 @@ from starlette.routing import Route as HttpRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sagemaker_openai.client.capacity import AsyncCapacityWaitTransport
+from sagemaker_openai.client.destinations import is_loopback
 from sagemaker_openai.client.errors import SageMakerOpenAIError
 from sagemaker_openai.client.proxy.routes import ModelRoutes, Route, RouteNotFound, openai_error
 from sagemaker_openai.client.redaction import redact
@@ -318,14 +318,8 @@ class _Guard:
         return None
 
 
-def _is_loopback(host: str) -> bool:
-    name = urlsplit(f"//{host}").hostname or ""
-    if name == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
+def _is_loopback(host_header: str) -> bool:
+    return is_loopback(urlsplit(f"//{host_header}").hostname or "")
 
 
 def _error(
