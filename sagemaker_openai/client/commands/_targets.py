@@ -44,6 +44,16 @@ def add_stack_arguments(parser: argparse.ArgumentParser) -> None:
     add_aws_arguments(parser)
 
 
+def add_wait_for_capacity_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--wait-for-capacity",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="keep retrying a scaled-to-zero model's 400 'no capacity' for up to this long (default 0)",
+    )
+
+
 def add_target_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--base-url", metavar="URL", help="an OpenAI base URL (.../openai/v1) instead of a stack"

@@ -9,6 +9,7 @@ from sagemaker_openai.client.commands._context import CliContext
 from sagemaker_openai.client.commands._targets import (
     UsageError,
     add_target_arguments,
+    add_wait_for_capacity_argument,
     check_ready,
     connection_pool,
     resolve_targets,
@@ -26,13 +27,7 @@ def add_call_arguments(parser: argparse.ArgumentParser, *, max_tokens: int) -> N
     parser.add_argument(
         "--max-retries", type=int, default=3, help="retries of 429, 5xx and dropped connections (default 3)"
     )
-    parser.add_argument(
-        "--wait-for-capacity",
-        type=float,
-        default=0.0,
-        metavar="SECONDS",
-        help="keep retrying a scaled-to-zero model's 400 'no capacity' for up to this long (default 0)",
-    )
+    add_wait_for_capacity_argument(parser)
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:

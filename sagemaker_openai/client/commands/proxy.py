@@ -8,7 +8,12 @@ from typing import Any
 
 from sagemaker_openai.client.auth import BearerTokenAuth
 from sagemaker_openai.client.commands._context import CliContext
-from sagemaker_openai.client.commands._targets import UsageError, add_stack_arguments, load_stack
+from sagemaker_openai.client.commands._targets import (
+    UsageError,
+    add_stack_arguments,
+    add_wait_for_capacity_argument,
+    load_stack,
+)
 from sagemaker_openai.client.destinations import is_loopback
 from sagemaker_openai.client.errors import SageMakerOpenAIError
 from sagemaker_openai.client.proxy.routes import ModelRoutes
@@ -45,13 +50,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         metavar="VAR",
         help="environment variable holding the API key callers must send (default: none, loopback only)",
     )
-    parser.add_argument(
-        "--wait-for-capacity",
-        type=float,
-        default=0.0,
-        metavar="SECONDS",
-        help="keep retrying a scaled-to-zero model's 400 'no capacity' for up to this long (default 0)",
-    )
+    add_wait_for_capacity_argument(parser)
     parser.add_argument(
         "--timeout",
         type=float,
