@@ -105,13 +105,21 @@ def check_token_destination(url: str, allowed_hosts: frozenset[str] = frozenset(
     raise UntrustedHostError(untrusted_host_message(url))
 
 
-def untrusted_host_message(url: str) -> str:
+def origin(url: str) -> str:
+    """``scheme://host[:port]`` of `url`, without user info, path or query (which may hold credentials)."""
     parts = urlsplit(url)
     try:
         port = f":{parts.port}" if parts.port is not None else ""
     except ValueError:
         port = ""
-    shown = f"{parts.scheme.lower()}://{(parts.hostname or '').lower()}{port}"
+    host = (parts.hostname or "").lower()
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{parts.scheme.lower()}://{host}{port}"
+
+
+def untrusted_host_message(url: str) -> str:
+    shown = origin(url)
     return (
         f"refusing to send a SageMaker bearer token to {shown}: tokens go only over HTTPS to a SageMaker "
         "runtime host (runtime.sagemaker.REGION.amazonaws.com, its FIPS, dual-stack or VPC endpoint names) "

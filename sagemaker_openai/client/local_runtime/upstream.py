@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from sagemaker_openai.client.destinations import is_loopback
+from sagemaker_openai.client.destinations import is_loopback, origin
 
 
 class UpstreamURLError(ValueError):
@@ -17,15 +17,7 @@ class UpstreamURLError(ValueError):
 
 def displayed_url(url: str) -> str:
     """`url` without user info or query, which may hold credentials: safe to print and log."""
-    parts = urlsplit(url)
-    try:
-        port = f":{parts.port}" if parts.port is not None else ""
-    except ValueError:
-        port = ""
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    return f"{parts.scheme}://{host}{port}{parts.path}".rstrip("/")
+    return f"{origin(url)}{urlsplit(url).path}".rstrip("/")
 
 
 def check_upstream_url(url: str) -> None:
