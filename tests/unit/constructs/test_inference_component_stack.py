@@ -20,13 +20,9 @@ from tests.conftest import (
     resolve,
 )
 
+from .expected_iam import SAGEMAKER_TRUST, execution_statements
+
 Synth = Callable[[dict[str, Any]], Synthesized]
-SAGEMAKER_TRUST = {
-    "Statement": [
-        {"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}}
-    ],
-    "Version": "2012-10-17",
-}
 
 
 @pytest.fixture(scope="module")
@@ -196,36 +192,6 @@ def test_scale_to_zero_wakes_up_on_the_first_request(zero: Synthesized) -> None:
     assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
 
 
-def _log_arns(*groups: str) -> list[dict[str, Any]]:
-    return [arn_join("logs", f":log-group:{g}{suffix}") for g in groups for suffix in ("", ":log-stream:*")]
-
-
-def _common_statements(s: Synthesized, log_groups: list[str]) -> list[dict[str, Any]]:
-    mapping_id = next(iter(s.template["Mappings"]))
-    registry = {"Fn::FindInMap": [mapping_id, {"Ref": "AWS::Region"}, "account"]}
-    return [
-        {"Sid": "PullImageAuth", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
-        {
-            "Sid": "PullImage",
-            "Effect": "Allow",
-            "Action": ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
-            "Resource": arn_join("ecr", ":repository/vllm", account=registry),
-        },
-        {
-            "Sid": "WriteLogs",
-            "Effect": "Allow",
-            "Action": [
-                "logs:CreateLogGroup",
-                "logs:CreateLogStream",
-                "logs:DescribeLogStreams",
-                "logs:PutLogEvents",
-            ],
-            "Resource": _log_arns(*log_groups),
-        },
-        {"Sid": "PutMetrics", "Effect": "Allow", "Action": "cloudwatch:PutMetricData", "Resource": "*"},
-    ]
-
-
 def _models_role(s: Synthesized) -> set[Any]:
     return {
         json.dumps(m["Properties"]["ExecutionRoleArn"]) for m in s.resources("AWS::SageMaker::Model").values()
@@ -238,7 +204,7 @@ def test_iam_of_hub_components_is_exact(two: Synthesized) -> None:
     assert role["Properties"]["AssumeRolePolicyDocument"] == SAGEMAKER_TRUST
     assert role["Properties"]["ManagedPolicyArns"] == [{"Ref": policy_id}]
     assert _models_role(two) == {json.dumps({"Fn::GetAtt": [role_id, "Arn"]})}
-    assert two.policy_statements("SageMaker execution") == _common_statements(
+    assert two.policy_statements("SageMaker execution") == execution_statements(
         two,
         [
             "/aws/sagemaker/Endpoints/two-models",
@@ -331,7 +297,7 @@ def test_s3_components_and_limited_invoker_iam_is_exact(mixed: Synthesized) -> N
         )
     ]
     assert mixed.policy_statements("SageMaker execution") == [
-        *_common_statements(
+        *execution_statements(
             mixed,
             [
                 "/aws/sagemaker/Endpoints/ic-mixed",

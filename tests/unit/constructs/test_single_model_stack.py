@@ -17,6 +17,8 @@ from tests.conftest import (
     resolve,
 )
 
+from .expected_iam import SAGEMAKER_TRUST, execution_statements
+
 Synth = Callable[[dict[str, Any]], Synthesized]
 DEFAULT = load_yaml(CONFIG_DIR / "qwen3-4b.yaml")
 REFS = {
@@ -126,48 +128,16 @@ def test_no_resource_is_retained_on_destroy(default: Synthesized) -> None:
 
 
 def test_execution_role_policy_is_exactly_least_privilege(default: Synthesized) -> None:
-    mapping_id = next(iter(default.template["Mappings"]))
-    registry_account = {"Fn::FindInMap": [mapping_id, {"Ref": "AWS::Region"}, "account"]}
-    assert default.policy_statements("SageMaker execution role") == [
-        {"Sid": "PullImageAuth", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
-        {
-            "Sid": "PullImage",
-            "Effect": "Allow",
-            "Action": ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
-            "Resource": arn_join("ecr", ":repository/vllm", account=registry_account),
-        },
-        {
-            "Sid": "WriteLogs",
-            "Effect": "Allow",
-            "Action": [
-                "logs:CreateLogGroup",
-                "logs:CreateLogStream",
-                "logs:DescribeLogStreams",
-                "logs:PutLogEvents",
-            ],
-            "Resource": [
-                arn_join("logs", ":log-group:/aws/sagemaker/Endpoints/qwen3-4b"),
-                arn_join("logs", ":log-group:/aws/sagemaker/Endpoints/qwen3-4b:log-stream:*"),
-            ],
-        },
-        {"Sid": "PutMetrics", "Effect": "Allow", "Action": "cloudwatch:PutMetricData", "Resource": "*"},
-    ]
+    assert default.policy_statements("SageMaker execution role") == execution_statements(
+        default, ["/aws/sagemaker/Endpoints/qwen3-4b"]
+    )
 
 
 def test_execution_role_trusts_sagemaker_and_carries_only_its_policy(default: Synthesized) -> None:
     role_id, role = default.described("AWS::IAM::Role", "Pulls the vLLM")
     policy_id, _ = default.described("AWS::IAM::ManagedPolicy", "SageMaker execution role")
     props = role["Properties"]
-    assert props["AssumeRolePolicyDocument"] == {
-        "Statement": [
-            {
-                "Action": "sts:AssumeRole",
-                "Effect": "Allow",
-                "Principal": {"Service": "sagemaker.amazonaws.com"},
-            }
-        ],
-        "Version": "2012-10-17",
-    }
+    assert props["AssumeRolePolicyDocument"] == SAGEMAKER_TRUST
     assert props["ManagedPolicyArns"] == [{"Ref": policy_id}]
     model = default.one("AWS::SageMaker::Model")["Properties"]
     assert model["ExecutionRoleArn"] == {"Fn::GetAtt": [role_id, "Arn"]}
