@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 import statistics
-from collections.abc import Callable, Sequence
+import subprocess
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 # AWS's documented example keys. Token signing never calls AWS, so fake keys measure the same work.
@@ -62,3 +65,26 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
     separator = "|" + "|".join("-" * (width + 2) for width in widths) + "|"
     return "\n".join([line(headers), separator, *(line(row) for row in rows)])
+
+
+@contextmanager
+def serving(
+    arguments: Sequence[str], env: dict[str, str], prefix: str
+) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """`sagemaker-openai ARGUMENTS` as a subprocess until the block ends; yields it and the URL it prints
+    on its first line, which must start with `prefix` (``local-runtime listening on``, ...)."""
+    popen = subprocess.Popen(
+        [sys.executable, "-m", "sagemaker_openai.client", *arguments],
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert popen.stdout is not None
+        line = popen.stdout.readline()
+        if not line.startswith(prefix):
+            raise SystemExit(f"{arguments[0]} did not start: {line!r}")
+        yield popen, line.split()[-1]
+    finally:
+        popen.terminate()
+        popen.wait(timeout=30)

@@ -32,7 +32,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import REGION, alternate, table, use_fake_credentials
+from _common import REGION, alternate, serving, table, use_fake_credentials
 
 MODES = ("direct", "proxy")
 SERVED = "bench-model"
@@ -63,21 +63,8 @@ class Measured:
 
 @contextmanager
 def command(arguments: list[str], env: dict[str, str], prefix: str) -> Iterator[Process]:
-    popen = subprocess.Popen(
-        [sys.executable, "-m", "sagemaker_openai.client", *arguments],
-        env=env,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert popen.stdout is not None
-        line = popen.stdout.readline()
-        if not line.startswith(prefix):
-            raise SystemExit(f"{arguments[0]} did not start: {line!r}")
-        yield Process(popen, line.split()[-1])
-    finally:
-        popen.terminate()
-        popen.wait(timeout=30)
+    with serving(arguments, env, prefix) as (popen, url):
+        yield Process(popen, url)
 
 
 def outputs_file(directory: Path) -> Path:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -26,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import REGION, Series, table, use_fake_credentials
+from _common import REGION, Series, serving, table, use_fake_credentials
 
 if TYPE_CHECKING:
     from openai import OpenAI
@@ -47,31 +46,9 @@ class RunResult:
 @contextmanager
 def local_runtime(env: dict[str, str], *extra: str) -> Iterator[str]:
     """A local-runtime subprocess; yields its OpenAI base URL."""
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "sagemaker_openai.client",
-            "local-runtime",
-            "--port",
-            "0",
-            "--endpoint",
-            "bench",
-            *extra,
-        ],
-        env=env,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        first_line = process.stdout.readline()
-        if not first_line.startswith("local-runtime listening on "):
-            raise SystemExit(f"local-runtime did not start: {first_line!r}")
-        yield f"{first_line.split()[-1]}/endpoints/bench/openai/v1"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    arguments = ["local-runtime", "--port", "0", "--endpoint", "bench", *extra]
+    with serving(arguments, env, "local-runtime listening on ") as (_, origin):
+        yield f"{origin}/endpoints/bench/openai/v1"
 
 
 def run_requests(client: OpenAI, requests: int, concurrency: int) -> RunResult:
