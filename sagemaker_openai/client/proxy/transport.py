@@ -60,7 +60,7 @@ class RelayTransport(httpx.AsyncBaseTransport):
             connection = self._idle_connection(request.url) or await self._connect(
                 request.url, timeouts.get("connect")
             )
-            connection.send(_request_head(request) + body)
+            connection.send(_request_bytes(request, body))
             await connection.wait_for_head(timeouts.get("read"))
         except BaseException:
             self.finish(connection, reuse=False)
@@ -320,8 +320,13 @@ def _origin(url: httpx.URL) -> tuple[str, str, int]:
     return url.scheme, url.host, url.port or _DEFAULT_PORTS[url.scheme]
 
 
-def _request_head(request: httpx.Request) -> bytes:
+def _request_bytes(request: httpx.Request, body: bytes) -> bytes:
+    """The request in one write; a body httpx announced as chunked (size unknown) goes as one chunk."""
     lines = [b"%s %s HTTP/1.1\r\n" % (request.method.encode("ascii"), request.url.raw_path)]
     lines.extend(b"%s: %s\r\n" % (name, value) for name, value in request.headers.raw)
     lines.append(b"\r\n")
+    if "transfer-encoding" in request.headers:
+        lines.append(b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body) if body else b"0\r\n\r\n")
+    else:
+        lines.append(body)
     return b"".join(lines)
