@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import ssl
+import sys
 import urllib.request
 from collections.abc import AsyncIterator
 from typing import cast
@@ -42,7 +43,9 @@ class RelayTransport(httpx.AsyncBaseTransport):
 
     def __init__(self, *, limits: httpx.Limits, ssl_context: ssl.SSLContext | None = None) -> None:
         self._ssl_context = ssl_context
-        self._max_idle = limits.max_keepalive_connections or 0
+        # None is no limit, as in httpx; max_connections still bounds the connections in use.
+        keepalive = limits.max_keepalive_connections
+        self._max_idle = sys.maxsize if keepalive is None else keepalive
         self._slots = asyncio.BoundedSemaphore(limits.max_connections) if limits.max_connections else None
         self._idle: dict[tuple[str, str, int], collections.deque[_Connection]] = {}
         self._open: set[_Connection] = set()

@@ -291,9 +291,19 @@ def test_body_of_unknown_size_goes_chunked(pieces: tuple[bytes, ...], wire_body:
 # Keep-alive
 
 
-def test_sequential_requests_share_one_connection() -> None:
+@pytest.mark.parametrize(
+    "limits",
+    [
+        httpx.Limits(max_connections=10, max_keepalive_connections=10),
+        # None is no limit of its own, as in httpx.
+        httpx.Limits(max_connections=10, max_keepalive_connections=None),
+        httpx.Limits(max_connections=None, max_keepalive_connections=None),
+    ],
+    ids=["keepalive-10", "keepalive-unset", "no-limits"],
+)
+def test_sequential_requests_share_one_connection(limits: httpx.Limits) -> None:
     async def main() -> None:
-        async with ScriptedServer(answering(OK_HELLO)) as server, relay_client() as client:
+        async with ScriptedServer(answering(OK_HELLO)) as server, relay_client(limits=limits) as client:
             for _ in range(3):
                 assert (await client.get(server.url())).content == b"hello"
         assert len(server.peers) == 1
