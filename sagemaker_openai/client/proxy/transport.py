@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import select
 import ssl
 import sys
 import urllib.request
@@ -98,7 +99,7 @@ class RelayTransport(httpx.AsyncBaseTransport):
         idle = self._idle.get(_origin(url))
         while idle:
             connection = idle.pop()
-            if connection.reusable:
+            if connection.still_open():
                 return connection
             connection.close()
             self._open.discard(connection)
@@ -199,6 +200,15 @@ class _Connection(asyncio.Protocol):
     @property
     def reusable(self) -> bool:
         return not self._lost and self._keep_alive and self._error is None and not self._expecting
+
+    def still_open(self) -> bool:
+        """Reusable, and nothing (the server's FIN above all) waits unread in its socket: the event loop may
+        not have polled it since the server closed it, and a request sent on it would fail."""
+        transport = self._transport
+        if not self.reusable or transport is None:
+            return False
+        sock = transport.get_extra_info("socket")
+        return sock is None or not _readable(sock.fileno())
 
     @property
     def has_data(self) -> bool:
@@ -317,6 +327,15 @@ class _Connection(asyncio.Protocol):
 def _expire(waiter: asyncio.Future[None]) -> None:
     if not waiter.done():
         waiter.set_exception(httpx.ReadTimeout("No data from the server before the read timeout."))
+
+
+def _readable(fileno: int) -> bool:
+    """Whether a socket has something to read (an end of stream included), without reading it."""
+    if hasattr(select, "poll"):
+        poller = select.poll()
+        poller.register(fileno, select.POLLIN)
+        return bool(poller.poll(0))
+    return bool(select.select([fileno], [], [], 0)[0])
 
 
 def _origin(url: httpx.URL) -> tuple[str, str, int]:

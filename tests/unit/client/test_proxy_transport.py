@@ -7,6 +7,7 @@ import asyncio
 import datetime
 import random
 import re
+import socket
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from pathlib import Path
@@ -333,6 +334,42 @@ def test_connection_close_answer_is_not_reused() -> None:
             await client.get(server.url())
             await client.get(server.url())
             await server.peers[0].eof.wait()
+        assert [len(peer.requests) for peer in server.peers] == [1, 1]
+
+    run(main())
+
+
+def test_connection_the_server_closed_while_idle_is_not_reused() -> None:
+    may_close, closed = asyncio.Event(), asyncio.Event()
+
+    async def answer_once_then_close(peer: Peer) -> None:
+        await peer.read_request()
+        peer.write(OK_HELLO)
+        await may_close.wait()
+        await peer.close()
+        closed.set()
+
+    async def main() -> None:
+        handler = by_connection(answer_once_then_close, answering(OK_HELLO))
+        async with ScriptedServer(handler) as server, relay_client() as client:
+            await client.get(server.url())
+            may_close.set()
+            await closed.wait()
+            response = await client.get(server.url())
+        assert response.content == b"hello"
+        assert [len(peer.requests) for peer in server.peers] == [1, 1]
+
+    run(main())
+
+
+def test_idle_connection_closed_before_the_loop_noticed_is_not_reused() -> None:
+    async def main() -> None:
+        async with ScriptedServer(answering(OK_HELLO)) as server, relay_client() as client:
+            await client.get(server.url())
+            # The server's FIN is in the client's socket, but the event loop has not run since.
+            server.peers[0].writer.get_extra_info("socket").shutdown(socket.SHUT_RDWR)
+            response = await client.get(server.url())
+        assert response.content == b"hello"
         assert [len(peer.requests) for peer in server.peers] == [1, 1]
 
     run(main())
