@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import math
 import select
 import ssl
 import sys
+import time
 import urllib.request
 from collections.abc import AsyncIterator
 from typing import cast
@@ -39,14 +41,16 @@ def proxy_transport(limits: httpx.Limits) -> httpx.AsyncBaseTransport:
 
 
 class RelayTransport(httpx.AsyncBaseTransport):
-    """Keeps up to `limits.max_keepalive_connections` idle connections per origin, at most
-    `limits.max_connections` in all; TLS as httpx sets it up (certifi, SSL_CERT_FILE and SSL_CERT_DIR)."""
+    """Keeps up to `limits.max_keepalive_connections` idle connections per origin for up to
+    `limits.keepalive_expiry` seconds, at most `limits.max_connections` in all; TLS as httpx sets it up
+    (certifi, SSL_CERT_FILE and SSL_CERT_DIR)."""
 
     def __init__(self, *, limits: httpx.Limits, ssl_context: ssl.SSLContext | None = None) -> None:
         self._ssl_context = ssl_context
         # None is no limit, as in httpx; max_connections still bounds the connections in use.
         keepalive = limits.max_keepalive_connections
         self._max_idle = sys.maxsize if keepalive is None else keepalive
+        self._keepalive_expiry = limits.keepalive_expiry
         self._slots = asyncio.BoundedSemaphore(limits.max_connections) if limits.max_connections else None
         self._idle: dict[tuple[str, str, int], collections.deque[_Connection]] = {}
         self._open: set[_Connection] = set()
@@ -90,6 +94,8 @@ class RelayTransport(httpx.AsyncBaseTransport):
         idle = self._idle.setdefault(connection.origin, collections.deque())
         if reuse and connection.reusable and len(idle) < self._max_idle:
             connection.reset()
+            expiry = self._keepalive_expiry
+            connection.idle_until = math.inf if expiry is None else time.monotonic() + expiry
             idle.append(connection)
         else:
             connection.close()
@@ -99,7 +105,7 @@ class RelayTransport(httpx.AsyncBaseTransport):
         idle = self._idle.get(_origin(url))
         while idle:
             connection = idle.pop()
-            if connection.still_open():
+            if connection.still_open() and time.monotonic() < connection.idle_until:
                 return connection
             connection.close()
             self._open.discard(connection)
@@ -183,6 +189,8 @@ class _Connection(asyncio.Protocol):
         self._buffered = 0
         self._paused = False
         self._lost = False
+        # Past this time.monotonic() the connection, idle, is not used again (httpx's keepalive_expiry).
+        self.idle_until = math.inf
         self.reset()
 
     def reset(self) -> None:

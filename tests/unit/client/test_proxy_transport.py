@@ -375,6 +375,18 @@ def test_idle_connection_closed_before_the_loop_noticed_is_not_reused() -> None:
     run(main())
 
 
+def test_idle_connection_past_keepalive_expiry_is_closed_not_reused() -> None:
+    async def main() -> None:
+        limits = httpx.Limits(max_connections=10, keepalive_expiry=0)
+        async with ScriptedServer(answering(OK_HELLO)) as server, relay_client(limits=limits) as client:
+            await client.get(server.url())
+            await client.get(server.url())
+            await server.peers[0].eof.wait()
+        assert [len(peer.requests) for peer in server.peers] == [1, 1]
+
+    run(main())
+
+
 def test_abandoned_body_closes_its_connection() -> None:
     async def send_part_of_a_long_body(peer: Peer) -> None:
         await peer.read_request()
