@@ -270,13 +270,17 @@ class _Connection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         if not self._expecting:
-            # Bytes nobody asked for (or after the answer): the connection cannot be trusted again.
-            self._fail(httpx.RemoteProtocolError("The server sent data without a request."))
+            # Bytes nobody asked for (or after the answer): the answer stands, the connection is not reused.
+            self._retire()
             return
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserError as exc:
-            self._fail(httpx.RemoteProtocolError(f"The server's answer is not valid HTTP/1.1 ({exc})."))
+            if self.complete:  # what followed the answer in the same read (see on_message_begin)
+                self._retire()
+                self._wake()
+            else:
+                self._fail(httpx.RemoteProtocolError(f"The server's answer is not valid HTTP/1.1 ({exc})."))
             return
         if self._buffered > _HIGH_WATER and not self._paused and self._transport is not None:
             self._paused = True
@@ -295,6 +299,11 @@ class _Connection(asyncio.Protocol):
         self._wake()
 
     # httptools callbacks
+    def on_message_begin(self) -> None:
+        if self.complete:
+            # Stops the parser: a second message would otherwise run on into this answer's body.
+            raise httpx.RemoteProtocolError("The server sent a second answer to one request.")
+
     def on_status(self, status: bytes) -> None:
         self.reason += status
 
@@ -319,12 +328,17 @@ class _Connection(asyncio.Protocol):
         self.complete = True
         self._expecting = False
 
-    def _fail(self, error: httpx.TransportError) -> None:
-        self._error = error
+    def _retire(self) -> None:
         self._keep_alive = False
-        self._wake()
         if self._transport is not None:
             self._transport.close()
+
+    def _fail(self, error: httpx.TransportError) -> None:
+        # The first error says what went wrong; the connection_lost that follows would only say it closed.
+        if self._error is None:
+            self._error = error
+        self._retire()
+        self._wake()
 
     def _wake(self) -> None:
         waiter = self._waiter

@@ -408,6 +408,47 @@ def test_abandoned_body_closes_its_connection() -> None:
     run(main())
 
 
+@pytest.mark.parametrize(
+    "surplus",
+    [b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nsmuggl", b"garbage"],
+    ids=["second-answer", "garbage"],
+)
+def test_bytes_after_a_complete_answer_are_not_its_body(surplus: bytes) -> None:
+    async def main() -> None:
+        # The surplus arrives in the same read as the answer.
+        handler = by_connection(answering(OK_HELLO + surplus), answering(OK_HELLO))
+        async with ScriptedServer(handler) as server, relay_client() as client:
+            first = await client.get(server.url())
+            second = await client.get(server.url())
+        assert first.content == second.content == b"hello"
+        assert [len(peer.requests) for peer in server.peers] == [1, 1]
+
+    run(main())
+
+
+def test_bytes_after_a_complete_answer_do_not_spoil_it_before_it_is_read() -> None:
+    head_read = asyncio.Event()
+
+    async def answer_then_garbage(peer: Peer) -> None:
+        await peer.read_request()
+        peer.write(OK_HELLO)
+        await head_read.wait()
+        peer.write(b"garbage")
+        await peer.until_eof()
+
+    async def main() -> None:
+        async with (
+            ScriptedServer(answer_then_garbage) as server,
+            relay_client() as client,
+            client.stream("GET", server.url()) as response,
+        ):
+            head_read.set()
+            await server.peers[0].eof.wait()  # the client retired the connection
+            assert await response.aread() == b"hello"
+
+    run(main())
+
+
 def test_bytes_on_an_idle_connection_retire_it() -> None:
     async def main() -> None:
         async with ScriptedServer(answering(OK_HELLO)) as server, relay_client() as client:
