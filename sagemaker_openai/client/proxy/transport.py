@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import math
+import re
 import select
 import ssl
 import sys
@@ -31,6 +32,8 @@ import httpx
 # Past this many unread bytes a connection stops reading until the relay catches up (flow control).
 _HIGH_WATER = 256 * 1024
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+_HEADER_NAME = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # RFC 9110's token
+_NOT_IN_HEADER_VALUE = re.compile(rb"[\r\n\x00]")
 
 
 def proxy_transport(limits: httpx.Limits) -> httpx.AsyncBaseTransport:
@@ -61,14 +64,14 @@ class RelayTransport(httpx.AsyncBaseTransport):
             raise httpx.UnsupportedProtocol(
                 f"Request URL has an unsupported protocol {request.url.scheme!r}."
             )
-        body = await request.aread()
+        message = _request_bytes(request, await request.aread())
         await self._take_slot(timeouts.get("pool"))
         connection: _Connection | None = None
         try:
             connection = self._idle_connection(request.url) or await self._connect(
                 request.url, timeouts.get("connect")
             )
-            connection.send(_request_bytes(request, body))
+            connection.send(message)
             await connection.wait_for_head(timeouts.get("read"))
         except BaseException:
             self.finish(connection, reuse=False)
@@ -367,7 +370,15 @@ def _origin(url: httpx.URL) -> tuple[str, str, int]:
 def _request_bytes(request: httpx.Request, body: bytes) -> bytes:
     """The request in one write; a body httpx announced as chunked (size unknown) goes as one chunk."""
     lines = [b"%s %s HTTP/1.1\r\n" % (request.method.encode("ascii"), request.url.raw_path)]
-    lines.extend(b"%s: %s\r\n" % (name, value) for name, value in request.headers.raw)
+    for name, value in request.headers.raw:
+        if not _HEADER_NAME.fullmatch(name) or _NOT_IN_HEADER_VALUE.search(value):
+            # As h11 did for httpx's own transport: such a header would end or split the request.
+            shown = name.decode("latin-1")
+            raise httpx.LocalProtocolError(
+                f"Request header {shown!r} cannot be sent: its name or value holds a line break, NUL or "
+                "other character HTTP/1.1 does not allow there."
+            )
+        lines.append(b"%s: %s\r\n" % (name, value))
     lines.append(b"\r\n")
     if "transfer-encoding" in request.headers:
         lines.append(b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body) if body else b"0\r\n\r\n")

@@ -553,6 +553,26 @@ def test_unsupported_scheme_is_refused() -> None:
     run(main())
 
 
+@pytest.mark.parametrize(
+    "headers",
+    [{"X-Note": "a\r\nX-Injected: 1"}, {"X-Note\r\nX-Injected": "1"}, {"X-Note": "a\x00"}],
+    ids=["line-break-in-value", "line-break-in-name", "nul-in-value"],
+)
+def test_header_that_would_break_the_request_is_refused_before_sending(headers: dict[str, str]) -> None:
+    async def main() -> None:
+        async with ScriptedServer(answering(OK_EMPTY)) as server, relay_client() as client:
+            await client.get(server.url())
+            with pytest.raises(httpx.LocalProtocolError, match="X-Note"):
+                await client.get(server.url(), headers=headers)
+            await client.get(server.url())
+        # Nothing of the refused request went out, and the connection served the next one.
+        assert len(server.peers) == 1
+        assert len(server.peers[0].requests) == 2
+        assert b"X-Injected" not in b"".join(server.peers[0].requests)
+
+    run(main())
+
+
 # TLS
 
 
