@@ -295,9 +295,14 @@ class _Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._lost = True
-        if self._expecting and self._until_close and self.head_done:
+        if not self._expecting:
+            pass
+        elif exc is not None:
+            # A reset, not a close: even an answer that ends with the connection is cut short.
+            self._fail(httpx.ReadError(f"The connection broke before the server's answer ended ({exc})."))
+        elif self._until_close and self.head_done:
             self._finish()
-        elif self._expecting:
+        else:
             self._fail(httpx.RemoteProtocolError("The server closed the connection before its answer ended."))
         self._wake()
 

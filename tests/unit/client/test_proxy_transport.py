@@ -9,6 +9,7 @@ import random
 import re
 import socket
 import ssl
+import struct
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
@@ -526,6 +527,34 @@ def test_server_closing_before_the_answer_ends_is_a_remote_protocol_error(sent: 
         async with ScriptedServer(handle) as server, relay_client() as client:
             with pytest.raises(httpx.RemoteProtocolError, match="closed the connection"):
                 await client.get(server.url())
+
+    run(main())
+
+
+def test_reset_mid_answer_without_length_is_a_read_error_not_its_end() -> None:
+    first_piece_read = asyncio.Event()
+
+    async def answer_then_reset(peer: Peer) -> None:
+        await peer.read_request()
+        peer.write(b"HTTP/1.1 200 OK\r\n\r\nthe beginning")
+        await first_piece_read.wait()
+        # SO_LINGER 0: closing sends a reset, as a crashed or killed server's host would.
+        peer.writer.get_extra_info("socket").setsockopt(
+            socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+        )
+        peer.writer.transport.abort()
+
+    async def main() -> None:
+        async with (
+            ScriptedServer(answer_then_reset) as server,
+            relay_client() as client,
+            client.stream("GET", server.url()) as response,
+        ):
+            pieces = response.aiter_raw()
+            assert await anext(pieces) == b"the beginning"
+            first_piece_read.set()
+            with pytest.raises(httpx.ReadError, match="reset"):
+                await anext(pieces)
 
     run(main())
 
