@@ -54,6 +54,7 @@ class RelayTransport(httpx.AsyncBaseTransport):
         keepalive = limits.max_keepalive_connections
         self._max_idle = sys.maxsize if keepalive is None else keepalive
         self._keepalive_expiry = limits.keepalive_expiry
+        self._max_open = limits.max_connections
         self._slots = asyncio.BoundedSemaphore(limits.max_connections) if limits.max_connections else None
         self._idle: dict[tuple[str, str, int], collections.deque[_Connection]] = {}
         self._open: set[_Connection] = set()
@@ -115,6 +116,8 @@ class RelayTransport(httpx.AsyncBaseTransport):
         return None
 
     async def _connect(self, url: httpx.URL, timeout: float | None) -> _Connection:
+        if self._max_open is not None and len(self._open) >= self._max_open:
+            self._close_longest_idle()
         loop = asyncio.get_running_loop()
         origin = _origin(url)
         secure = origin[0] == "https"
@@ -137,6 +140,16 @@ class RelayTransport(httpx.AsyncBaseTransport):
             raise httpx.ConnectError(str(exc)) from exc
         self._open.add(connection)
         return connection
+
+    def _close_longest_idle(self) -> None:
+        """Makes room for a new connection. The slots bound the connections in use, so a full pool with a
+        slot free for this request holds an idle connection (to another origin)."""
+        idle = [connection for queue in self._idle.values() for connection in queue]
+        if idle:
+            oldest = min(idle, key=lambda connection: connection.idle_until)
+            self._idle[oldest.origin].remove(oldest)
+            oldest.close()
+            self._open.discard(oldest)
 
     async def _take_slot(self, timeout: float | None) -> None:
         if self._slots is None:

@@ -388,6 +388,22 @@ def test_idle_connection_past_keepalive_expiry_is_closed_not_reused() -> None:
     run(main())
 
 
+def test_idle_connection_to_another_origin_gives_way_in_a_full_pool() -> None:
+    async def main() -> None:
+        limits = httpx.Limits(max_connections=1)
+        async with (
+            ScriptedServer(answering(OK_HELLO)) as first,
+            ScriptedServer(answering(OK_HELLO)) as second,
+            relay_client(limits=limits) as client,
+        ):
+            await client.get(first.url())
+            assert (await client.get(second.url())).content == b"hello"
+            # One connection in all: the idle one to the first server was closed for the second.
+            await first.peers[0].eof.wait()
+
+    run(main())
+
+
 def test_abandoned_body_closes_its_connection() -> None:
     async def send_part_of_a_long_body(peer: Peer) -> None:
         await peer.read_request()
