@@ -493,6 +493,17 @@ def test_refused_connection_is_a_connect_error() -> None:
     run(main())
 
 
+def test_no_tls_handshake_before_the_connect_timeout_is_a_connect_timeout() -> None:
+    async def main() -> None:
+        # A plain TCP server never answers the client's TLS hello.
+        async with ScriptedServer(Peer.until_eof) as server, relay_client() as client:
+            url = server.url(host="localhost", scheme="https")
+            with pytest.raises(httpx.ConnectTimeout):
+                await client.get(url, timeout=httpx.Timeout(2.0, connect=0.05))
+
+    run(main())
+
+
 def test_no_head_before_the_read_timeout_is_a_read_timeout() -> None:
     async def main() -> None:
         async with ScriptedServer(Peer.until_eof) as server, relay_client() as client:
