@@ -16,7 +16,12 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import math
+import re
+import select
 import ssl
+import sys
+import time
 import urllib.request
 from collections.abc import AsyncIterator
 from typing import cast
@@ -27,6 +32,8 @@ import httpx
 # Past this many unread bytes a connection stops reading until the relay catches up (flow control).
 _HIGH_WATER = 256 * 1024
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+_HEADER_NAME = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # RFC 9110's token
+_NOT_IN_HEADER_VALUE = re.compile(rb"[\r\n\x00]")
 
 
 def proxy_transport(limits: httpx.Limits) -> httpx.AsyncBaseTransport:
@@ -37,12 +44,17 @@ def proxy_transport(limits: httpx.Limits) -> httpx.AsyncBaseTransport:
 
 
 class RelayTransport(httpx.AsyncBaseTransport):
-    """Keeps up to `limits.max_keepalive_connections` idle connections per origin, at most
-    `limits.max_connections` in all; TLS as httpx sets it up (certifi, SSL_CERT_FILE and SSL_CERT_DIR)."""
+    """Keeps up to `limits.max_keepalive_connections` idle connections per origin for up to
+    `limits.keepalive_expiry` seconds, at most `limits.max_connections` in all; TLS as httpx sets it up
+    (certifi, SSL_CERT_FILE and SSL_CERT_DIR)."""
 
     def __init__(self, *, limits: httpx.Limits, ssl_context: ssl.SSLContext | None = None) -> None:
         self._ssl_context = ssl_context
-        self._max_idle = limits.max_keepalive_connections or 0
+        # None is no limit, as in httpx; max_connections still bounds the connections in use.
+        keepalive = limits.max_keepalive_connections
+        self._max_idle = sys.maxsize if keepalive is None else keepalive
+        self._keepalive_expiry = limits.keepalive_expiry
+        self._max_open = limits.max_connections
         self._slots = asyncio.BoundedSemaphore(limits.max_connections) if limits.max_connections else None
         self._idle: dict[tuple[str, str, int], collections.deque[_Connection]] = {}
         self._open: set[_Connection] = set()
@@ -53,14 +65,14 @@ class RelayTransport(httpx.AsyncBaseTransport):
             raise httpx.UnsupportedProtocol(
                 f"Request URL has an unsupported protocol {request.url.scheme!r}."
             )
-        body = await request.aread()
+        message = _request_bytes(request, await request.aread())
         await self._take_slot(timeouts.get("pool"))
         connection: _Connection | None = None
         try:
             connection = self._idle_connection(request.url) or await self._connect(
                 request.url, timeouts.get("connect")
             )
-            connection.send(_request_bytes(request, body))
+            connection.send(message)
             await connection.wait_for_head(timeouts.get("read"))
         except BaseException:
             self.finish(connection, reuse=False)
@@ -86,6 +98,8 @@ class RelayTransport(httpx.AsyncBaseTransport):
         idle = self._idle.setdefault(connection.origin, collections.deque())
         if reuse and connection.reusable and len(idle) < self._max_idle:
             connection.reset()
+            expiry = self._keepalive_expiry
+            connection.idle_until = math.inf if expiry is None else time.monotonic() + expiry
             idle.append(connection)
         else:
             connection.close()
@@ -95,13 +109,15 @@ class RelayTransport(httpx.AsyncBaseTransport):
         idle = self._idle.get(_origin(url))
         while idle:
             connection = idle.pop()
-            if connection.reusable:
+            if connection.still_open() and time.monotonic() < connection.idle_until:
                 return connection
             connection.close()
             self._open.discard(connection)
         return None
 
     async def _connect(self, url: httpx.URL, timeout: float | None) -> _Connection:
+        if self._max_open is not None and len(self._open) >= self._max_open:
+            self._close_longest_idle()
         loop = asyncio.get_running_loop()
         origin = _origin(url)
         secure = origin[0] == "https"
@@ -124,6 +140,16 @@ class RelayTransport(httpx.AsyncBaseTransport):
             raise httpx.ConnectError(str(exc)) from exc
         self._open.add(connection)
         return connection
+
+    def _close_longest_idle(self) -> None:
+        """Makes room for a new connection. The slots bound the connections in use, so a full pool with a
+        slot free for this request holds an idle connection (to another origin)."""
+        idle = [connection for queue in self._idle.values() for connection in queue]
+        if idle:
+            oldest = min(idle, key=lambda connection: connection.idle_until)
+            self._idle[oldest.origin].remove(oldest)
+            oldest.close()
+            self._open.discard(oldest)
 
     async def _take_slot(self, timeout: float | None) -> None:
         if self._slots is None:
@@ -179,6 +205,8 @@ class _Connection(asyncio.Protocol):
         self._buffered = 0
         self._paused = False
         self._lost = False
+        # Past this time.monotonic() the connection, idle, is not used again (httpx's keepalive_expiry).
+        self.idle_until = math.inf
         self.reset()
 
     def reset(self) -> None:
@@ -196,6 +224,15 @@ class _Connection(asyncio.Protocol):
     @property
     def reusable(self) -> bool:
         return not self._lost and self._keep_alive and self._error is None and not self._expecting
+
+    def still_open(self) -> bool:
+        """Reusable, and nothing (the server's FIN above all) waits unread in its socket: the event loop may
+        not have polled it since the server closed it, and a request sent on it would fail."""
+        transport = self._transport
+        if not self.reusable or transport is None:
+            return False
+        sock = transport.get_extra_info("socket")
+        return sock is None or not _readable(sock.fileno())
 
     @property
     def has_data(self) -> bool:
@@ -249,13 +286,17 @@ class _Connection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         if not self._expecting:
-            # Bytes nobody asked for (or after the answer): the connection cannot be trusted again.
-            self._fail(httpx.RemoteProtocolError("The server sent data without a request."))
+            # Bytes nobody asked for (or after the answer): the answer stands, the connection is not reused.
+            self._retire()
             return
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserError as exc:
-            self._fail(httpx.RemoteProtocolError(f"The server's answer is not valid HTTP/1.1 ({exc})."))
+            if self.complete:  # what followed the answer in the same read (see on_message_begin)
+                self._retire()
+                self._wake()
+            else:
+                self._fail(httpx.RemoteProtocolError(f"The server's answer is not valid HTTP/1.1 ({exc})."))
             return
         if self._buffered > _HIGH_WATER and not self._paused and self._transport is not None:
             self._paused = True
@@ -267,13 +308,23 @@ class _Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._lost = True
-        if self._expecting and self._until_close and self.head_done:
+        if not self._expecting:
+            pass
+        elif exc is not None:
+            # A reset, not a close: even an answer that ends with the connection is cut short.
+            self._fail(httpx.ReadError(f"The connection broke before the server's answer ended ({exc})."))
+        elif self._until_close and self.head_done:
             self._finish()
-        elif self._expecting:
+        else:
             self._fail(httpx.RemoteProtocolError("The server closed the connection before its answer ended."))
         self._wake()
 
     # httptools callbacks
+    def on_message_begin(self) -> None:
+        if self.complete:
+            # Stops the parser: a second message would otherwise run on into this answer's body.
+            raise httpx.RemoteProtocolError("The server sent a second answer to one request.")
+
     def on_status(self, status: bytes) -> None:
         self.reason += status
 
@@ -298,12 +349,17 @@ class _Connection(asyncio.Protocol):
         self.complete = True
         self._expecting = False
 
-    def _fail(self, error: httpx.TransportError) -> None:
-        self._error = error
+    def _retire(self) -> None:
         self._keep_alive = False
-        self._wake()
         if self._transport is not None:
             self._transport.close()
+
+    def _fail(self, error: httpx.TransportError) -> None:
+        # The first error says what went wrong; the connection_lost that follows would only say it closed.
+        if self._error is None:
+            self._error = error
+        self._retire()
+        self._wake()
 
     def _wake(self) -> None:
         waiter = self._waiter
@@ -316,6 +372,15 @@ def _expire(waiter: asyncio.Future[None]) -> None:
         waiter.set_exception(httpx.ReadTimeout("No data from the server before the read timeout."))
 
 
+def _readable(fileno: int) -> bool:
+    """Whether a socket has something to read (an end of stream included), without reading it."""
+    if hasattr(select, "poll"):
+        poller = select.poll()
+        poller.register(fileno, select.POLLIN)
+        return bool(poller.poll(0))
+    return bool(select.select([fileno], [], [], 0)[0])
+
+
 def _origin(url: httpx.URL) -> tuple[str, str, int]:
     return url.scheme, url.host, url.port or _DEFAULT_PORTS[url.scheme]
 
@@ -323,7 +388,15 @@ def _origin(url: httpx.URL) -> tuple[str, str, int]:
 def _request_bytes(request: httpx.Request, body: bytes) -> bytes:
     """The request in one write; a body httpx announced as chunked (size unknown) goes as one chunk."""
     lines = [b"%s %s HTTP/1.1\r\n" % (request.method.encode("ascii"), request.url.raw_path)]
-    lines.extend(b"%s: %s\r\n" % (name, value) for name, value in request.headers.raw)
+    for name, value in request.headers.raw:
+        if not _HEADER_NAME.fullmatch(name) or _NOT_IN_HEADER_VALUE.search(value):
+            # As h11 did for httpx's own transport: such a header would end or split the request.
+            shown = name.decode("latin-1")
+            raise httpx.LocalProtocolError(
+                f"Request header {shown!r} cannot be sent: its name or value holds a line break, NUL or "
+                "other character HTTP/1.1 does not allow there."
+            )
+        lines.append(b"%s: %s\r\n" % (name, value))
     lines.append(b"\r\n")
     if "transfer-encoding" in request.headers:
         lines.append(b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body) if body else b"0\r\n\r\n")
