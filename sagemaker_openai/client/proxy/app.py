@@ -115,7 +115,7 @@ def build_app(settings: ProxySettings) -> ASGIApp:
 
 
 def _pool(settings: ProxySettings) -> httpx.AsyncClient:
-    transport = settings.transport or proxy_transport(POOL_LIMITS)
+    transport = settings.transport or proxy_transport(POOL_LIMITS, settings.routes.chat_urls())
     if settings.wait_for_capacity > 0:
         transport = AsyncCapacityWaitTransport(
             transport, max_wait=settings.wait_for_capacity, notify=settings.notify

@@ -8,8 +8,8 @@ microseconds of Python. The httpx client above it is unchanged: auth (the bearer
 capacity, timeouts and the httpx errors the proxy maps to 502 and 504.
 
 Only what the proxy sends is supported: requests with a body of known size, answers framed by
-Content-Length, chunked encoding or the connection's end. Env proxies (HTTPS_PROXY and the like) are not;
-`proxy_transport` falls back to httpx's own transport when one is set.
+Content-Length, chunked encoding or the connection's end. HTTP proxies are not: `proxy_transport` gives
+httpx's own transport, through the proxy, when the environment names one for SageMaker's host.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import ssl
 import sys
 import time
 import urllib.request
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from typing import cast
 
 import httptools
@@ -36,10 +36,16 @@ _HEADER_NAME = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # RFC 9110's token
 _NOT_IN_HEADER_VALUE = re.compile(rb"[\r\n\x00]")
 
 
-def proxy_transport(limits: httpx.Limits) -> httpx.AsyncBaseTransport:
-    """The relay transport, or httpx's own when the environment routes traffic through an HTTP proxy."""
-    if any(scheme in urllib.request.getproxies() for scheme in ("https", "http", "all")):
-        return httpx.AsyncHTTPTransport(limits=limits)
+def proxy_transport(limits: httpx.Limits, urls: Iterable[str]) -> httpx.AsyncBaseTransport:
+    """The relay transport for `urls` (a stack's model URLs), or httpx's own through the HTTP proxy the
+    environment names for them (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, minus NO_PROXY), which the relay does
+    not speak. The URLs of one stack share one runtime host, so one choice serves them all."""
+    proxies = urllib.request.getproxies()
+    for url in urls:
+        target = httpx.URL(url)
+        proxy = proxies.get(target.scheme) or proxies.get("all")
+        if proxy and not urllib.request.proxy_bypass(target.host):
+            return httpx.AsyncHTTPTransport(limits=limits, proxy=proxy)
     return RelayTransport(limits=limits)
 
 

@@ -710,7 +710,7 @@ def test_https_certificate_refused_is_a_connect_error(
 
 # Choosing the transport
 
-_PROXY_VARIABLES = ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY")
+_PROXY_VARIABLES = ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "NO_PROXY")
 
 
 @pytest.fixture
@@ -721,15 +721,51 @@ def no_proxy_environment(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
     return monkeypatch
 
 
-@pytest.mark.parametrize("variable", [*_PROXY_VARIABLES, "https_proxy"])
-def test_env_proxy_selects_httpx_transport(no_proxy_environment: pytest.MonkeyPatch, variable: str) -> None:
+SAGEMAKER_URL = "https://runtime.sagemaker.us-east-1.amazonaws.com/endpoints/e/openai/v1/chat/completions"
+
+
+@pytest.mark.parametrize("variable", ["HTTPS_PROXY", "https_proxy", "ALL_PROXY"])
+def test_env_proxy_for_the_runtime_host_selects_httpx_through_it(
+    no_proxy_environment: pytest.MonkeyPatch, variable: str
+) -> None:
     no_proxy_environment.setenv(variable, "http://proxy.example:3128")
-    chosen = proxy_transport(httpx.Limits(max_connections=5))
+    chosen = proxy_transport(httpx.Limits(max_connections=5), [SAGEMAKER_URL])
     assert isinstance(chosen, httpx.AsyncHTTPTransport)
 
 
+@pytest.mark.parametrize(
+    ("variable", "no_proxy"),
+    [("HTTP_PROXY", None), ("HTTPS_PROXY", "amazonaws.com"), ("HTTPS_PROXY", ".us-east-1.amazonaws.com")],
+)
+def test_env_proxy_not_for_the_runtime_host_keeps_the_relay(
+    no_proxy_environment: pytest.MonkeyPatch, variable: str, no_proxy: str | None
+) -> None:
+    # HTTP_PROXY is for http URLs only; NO_PROXY exempts the runtime's host.
+    no_proxy_environment.setenv(variable, "http://proxy.example:3128")
+    if no_proxy is not None:
+        no_proxy_environment.setenv("NO_PROXY", no_proxy)
+    chosen = proxy_transport(httpx.Limits(max_connections=5), [SAGEMAKER_URL])
+    assert isinstance(chosen, RelayTransport)
+
+
 def test_no_env_proxy_selects_relay_transport(no_proxy_environment: pytest.MonkeyPatch) -> None:
-    assert isinstance(proxy_transport(httpx.Limits(max_connections=5)), RelayTransport)
+    assert isinstance(proxy_transport(httpx.Limits(max_connections=5), [SAGEMAKER_URL]), RelayTransport)
+
+
+def test_env_proxy_is_where_requests_go(no_proxy_environment: pytest.MonkeyPatch) -> None:
+    # An http URL through HTTP_PROXY: the proxy receives the request in absolute form.
+    target = "http://runtime.example/endpoints/e/openai/v1/chat/completions"
+
+    async def main() -> None:
+        async with ScriptedServer(answering(OK_HELLO)) as proxy:
+            no_proxy_environment.setenv("HTTP_PROXY", proxy.url(""))
+            transport = proxy_transport(httpx.Limits(max_connections=5), [target])
+            async with httpx.AsyncClient(transport=transport) as client:
+                answer = await client.post(target, content=b"{}")
+            assert answer.text == "hello"
+            assert proxy.peers[0].requests[0].startswith(f"POST {target} HTTP/1.1\r\n".encode())
+
+    run(main())
 
 
 # Flow control and closing
