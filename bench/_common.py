@@ -69,12 +69,17 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
 @contextmanager
 def serving(
-    arguments: Sequence[str], env: dict[str, str], prefix: str
+    arguments: Sequence[str],
+    env: dict[str, str],
+    prefix: str,
+    *,
+    module: str | None = "sagemaker_openai.client",
 ) -> Iterator[tuple[subprocess.Popen[str], str]]:
-    """`sagemaker-openai ARGUMENTS` as a subprocess until the block ends; yields it and the URL it prints
-    on its first line, which must start with `prefix` (``local-runtime listening on``, ...)."""
+    """`sagemaker-openai ARGUMENTS` (or, with `module` None, the script ARGUMENTS[0]) as a subprocess until
+    the block ends; yields it and the URL it prints on its first line, which must start with `prefix`
+    (``local-runtime listening on``, ...)."""
     popen = subprocess.Popen(
-        [sys.executable, "-m", "sagemaker_openai.client", *arguments],
+        [sys.executable, *(["-m", module] if module else []), *arguments],
         env=env,
         stdout=subprocess.PIPE,
         text=True,

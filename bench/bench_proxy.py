@@ -1,11 +1,15 @@
 """What `sagemaker-openai proxy` adds: streamed latency against calling local-runtime directly, CPU, memory.
 
-Starts local-runtime (verifying tokens, --token-delay SECONDS before each streamed chunk, so that on two
-cores the runtime waits like a model generating tokens instead of competing for the CPU) and the proxy in
-front of it, both as subprocesses on 127.0.0.1. At each concurrency, runs alternate between calling
-local-runtime directly (with BearerTokenAuth) and through the proxy; each request streams an answer of
-about --words chunks and is timed to its last byte. The table shows p50 and p99 over all runs, the
-proxy's CPU time per request (from /proc, Linux only) and its memory at rest and at its peak.
+Starts local-runtime (verifying tokens, pacing its streamed chunks --token-delay SECONDS apart so that on
+two cores it waits like a model generating tokens instead of competing for the CPU), the proxy in front of
+it, and bench/raw_relay.py (the floor: a relay that copies bytes without any HTTP work), all as
+subprocesses on 127.0.0.1. At each concurrency, runs alternate between calling local-runtime directly (with
+BearerTokenAuth), through the proxy and through the raw relay; each request streams an answer of about
+--words chunks and is timed to its last byte. The table shows p50 and p99 over all runs, the CPU time per
+request of the proxy and of the raw relay (from /proc, Linux only), and the proxy's memory at rest and at
+its peak (--json also gives the raw relay's latencies, which reflect its naive pool more than the floor).
+Last, bench/proxy_app_cpu.py measures the proxy's own code per streamed request, in process and without
+sockets.
 Goals: under 1 ms added at p50 at concurrency 1, under 5 ms added at p99 at concurrency 64, under 1 ms
 of proxy CPU per streamed request.
 
@@ -33,8 +37,12 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import REGION, alternate, serving, table, use_fake_credentials
+from proxy_app_cpu import app_cpu_per_request
 
-MODES = ("direct", "proxy")
+MODES = ("direct", "proxy", "raw relay")
+RELAYS = MODES[1:]
+BENCH = Path(__file__).resolve().parent
+IC_PATH = "/endpoints/bench/inference-components/ic/openai/v1/chat/completions"
 SERVED = "bench-model"
 RUNTIME_BASE = f"https://runtime.sagemaker.{REGION}.amazonaws.com/endpoints/bench/inference-components"
 
@@ -58,12 +66,19 @@ class Process:
 @dataclass
 class Measured:
     latencies: dict[tuple[str, int], list[float]] = field(default_factory=dict)
-    proxy_cpu: dict[int, list[float]] = field(default_factory=dict)
+    cpu: dict[tuple[str, int], list[float]] = field(default_factory=dict)
 
 
 @contextmanager
 def command(arguments: list[str], env: dict[str, str], prefix: str) -> Iterator[Process]:
     with serving(arguments, env, prefix) as (popen, url):
+        yield Process(popen, url)
+
+
+@contextmanager
+def raw_relay(runtime_origin: str, env: dict[str, str]) -> Iterator[Process]:
+    arguments = [str(BENCH / "raw_relay.py"), runtime_origin, IC_PATH]
+    with serving(arguments, env, "raw relay listening on ", module=None) as (popen, url):
         yield Process(popen, url)
 
 
@@ -118,24 +133,24 @@ def percentile(values: list[float], fraction: float) -> float:
 
 
 async def measure_all(
-    args: argparse.Namespace, runtime_url: str, proxy: Process, measured: Measured
+    args: argparse.Namespace, runtime_origin: str, relays: dict[str, Process], measured: Measured
 ) -> tuple[float, float]:
     from sagemaker_openai.client import BearerTokenAuth
 
     prompt = " ".join(f"w{index}" for index in range(args.words))
     body = {"stream": True, "messages": [{"role": "user", "content": prompt}]}
-    urls = {"direct": f"{runtime_url}/chat/completions", "proxy": f"{proxy.url}/chat/completions"}
-    bodies = {
-        "direct": json.dumps({**body, "model": SERVED}).encode(),
-        "proxy": json.dumps({**body, "model": "ic"}).encode(),
-    }
+    urls = {"direct": f"{runtime_origin}{IC_PATH}"}
+    urls.update({mode: f"{relay.url}/chat/completions" for mode, relay in relays.items()})
+    served = json.dumps({**body, "model": SERVED}).encode()
+    bodies = {"direct": served, "proxy": json.dumps({**body, "model": "ic"}).encode(), "raw relay": served}
+    proxy = relays["proxy"]
     limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
     timeout = httpx.Timeout(120.0)
     async with (
         httpx.AsyncClient(auth=BearerTokenAuth(REGION), limits=limits, timeout=timeout) as direct,
-        httpx.AsyncClient(limits=limits, timeout=timeout) as through_proxy,
+        httpx.AsyncClient(limits=limits, timeout=timeout) as through_relays,
     ):
-        clients = {"direct": direct, "proxy": through_proxy}
+        clients = {"direct": direct, "proxy": through_relays, "raw relay": through_relays}
         for mode in MODES:  # warm up: connections, the token on both sides
             await run_requests(clients[mode], urls[mode], bodies[mode], 8, 4)
         at_rest = proxy.memory_mib("VmRSS")
@@ -143,13 +158,14 @@ async def measure_all(
             pending: list[str] = []
             alternate(args.runs, MODES, pending.append)
             for mode in pending:
-                cpu_before = proxy.cpu_seconds()
+                relay = relays.get(mode)
+                cpu_before = relay.cpu_seconds() if relay else 0.0
                 latencies = await run_requests(
                     clients[mode], urls[mode], bodies[mode], args.requests, concurrency
                 )
-                if mode == "proxy":
-                    cpu = proxy.cpu_seconds() - cpu_before
-                    measured.proxy_cpu.setdefault(concurrency, []).append(cpu / args.requests)
+                if relay:
+                    cpu = relay.cpu_seconds() - cpu_before
+                    measured.cpu.setdefault((mode, concurrency), []).append(cpu / args.requests)
                 measured.latencies.setdefault((mode, concurrency), []).extend(latencies)
         return at_rest, proxy.memory_mib("VmHWM")
 
@@ -190,36 +206,28 @@ def main(argv: list[str] | None = None) -> int:
                 "local-runtime listening on ",
             )
         )
-        proxy = stack.enter_context(
-            command(
-                ["proxy", "--outputs-file", str(outputs_file(Path(directory))), "--port", "0"],
-                {**env, "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": runtime.url},
-                "proxy listening on ",
-            )
-        )
-        runtime_url = f"{runtime.url}/endpoints/bench/inference-components/ic/openai/v1"
-        at_rest, peak = asyncio.run(measure_all(args, runtime_url, proxy, measured))
+        relays = {
+            "proxy": stack.enter_context(
+                command(
+                    ["proxy", "--outputs-file", str(outputs_file(Path(directory))), "--port", "0"],
+                    {**env, "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": runtime.url},
+                    "proxy listening on ",
+                )
+            ),
+            "raw relay": stack.enter_context(raw_relay(runtime.url, env)),
+        }
+        at_rest, peak = asyncio.run(measure_all(args, runtime.url, relays, measured))
 
-    figures = []
-    for concurrency in args.concurrency:
-        direct = measured.latencies[("direct", concurrency)]
-        proxied = measured.latencies[("proxy", concurrency)]
-        figures.append(
-            {
-                "concurrency": concurrency,
-                "direct_p50_ms": statistics.median(direct) * 1e3,
-                "direct_p99_ms": percentile(direct, 0.99) * 1e3,
-                "proxy_p50_ms": statistics.median(proxied) * 1e3,
-                "proxy_p99_ms": percentile(proxied, 0.99) * 1e3,
-                "added_p50_ms": (statistics.median(proxied) - statistics.median(direct)) * 1e3,
-                "added_p99_ms": (percentile(proxied, 0.99) - percentile(direct, 0.99)) * 1e3,
-                "proxy_cpu_ms_per_request": statistics.median(measured.proxy_cpu[concurrency]) * 1e3,
-            }
-        )
+    figures = [summary(measured, concurrency) for concurrency in args.concurrency]
+    app_cpu = app_cpu_per_request(max(args.requests, 1000), args.words + 3)
     if args.json:
-        print(
-            json.dumps({"figures": figures, "memory_at_rest_mib": at_rest, "memory_peak_mib": peak}, indent=2)
-        )
+        report = {
+            "figures": figures,
+            "memory_at_rest_mib": at_rest,
+            "memory_peak_mib": peak,
+            "proxy_app_cpu_ms_per_request_no_sockets": app_cpu * 1e3,
+        }
+        print(json.dumps(report, indent=2))
         return 0
     print(
         f"Streamed answers of {args.words + 3} chunks, {args.token_delay * 1e3:g} ms apart at local-runtime; "
@@ -229,28 +237,50 @@ def main(argv: list[str] | None = None) -> int:
         "concurrency",
         "direct p50 / p99 (ms)",
         "proxy p50 / p99 (ms)",
-        "added p50 (ms)",
-        "added p99 (ms)",
+        "added p50 / p99 (ms)",
         "proxy CPU per request (ms)",
+        "raw relay CPU per request (ms)",
     ]
     rows = [
         [
             str(f["concurrency"]),
             f"{f['direct_p50_ms']:.2f} / {f['direct_p99_ms']:.2f}",
             f"{f['proxy_p50_ms']:.2f} / {f['proxy_p99_ms']:.2f}",
-            f"{f['added_p50_ms']:+.2f}",
-            f"{f['added_p99_ms']:+.2f}",
-            f"{f['proxy_cpu_ms_per_request']:.3f}",
+            f"{f['proxy_added_p50_ms']:+.2f} / {f['proxy_added_p99_ms']:+.2f}",
+            f"{f['proxy_cpu_ms_per_request']:.2f}",
+            f"{f['raw_relay_cpu_ms_per_request']:.2f}",
         ]
         for f in figures
     ]
     print(table(headers, rows))
     print(f"proxy memory: {at_rest:.0f} MiB at rest, {peak:.0f} MiB at its peak")
     print(
+        f"proxy app CPU per streamed request, in process without sockets (bench/proxy_app_cpu.py): "
+        f"{app_cpu * 1e3:.2f} ms"
+    )
+    print(
         "goals: under 1 ms added at p50 at concurrency 1, under 5 ms added at p99 at concurrency 64, "
-        "under 1 ms of proxy CPU per streamed request"
+        "under 1 ms of proxy CPU per streamed request; the raw relay is the floor on this machine"
     )
     return 0
+
+
+def summary(measured: Measured, concurrency: int) -> dict[str, float]:
+    direct = measured.latencies[("direct", concurrency)]
+    figures = {
+        "concurrency": concurrency,
+        "direct_p50_ms": statistics.median(direct) * 1e3,
+        "direct_p99_ms": percentile(direct, 0.99) * 1e3,
+    }
+    for mode in RELAYS:
+        relayed = measured.latencies[(mode, concurrency)]
+        key = mode.replace(" ", "_")
+        figures[f"{key}_p50_ms"] = statistics.median(relayed) * 1e3
+        figures[f"{key}_p99_ms"] = percentile(relayed, 0.99) * 1e3
+        figures[f"{key}_added_p50_ms"] = (statistics.median(relayed) - statistics.median(direct)) * 1e3
+        figures[f"{key}_added_p99_ms"] = (percentile(relayed, 0.99) - percentile(direct, 0.99)) * 1e3
+        figures[f"{key}_cpu_ms_per_request"] = statistics.median(measured.cpu[(mode, concurrency)]) * 1e3
+    return figures
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ from sagemaker_openai.client.capacity import AsyncCapacityWaitTransport
 from sagemaker_openai.client.destinations import is_loopback
 from sagemaker_openai.client.errors import SageMakerOpenAIError
 from sagemaker_openai.client.proxy.routes import ModelRoutes, Route, RouteNotFound, openai_error
+from sagemaker_openai.client.proxy.transport import proxy_transport
 from sagemaker_openai.client.redaction import redact
 from sagemaker_openai.client.token_format import TOKEN_PREFIX
 
@@ -114,7 +115,7 @@ def build_app(settings: ProxySettings) -> ASGIApp:
 
 
 def _pool(settings: ProxySettings) -> httpx.AsyncClient:
-    transport = settings.transport or httpx.AsyncHTTPTransport(limits=POOL_LIMITS)
+    transport = settings.transport or proxy_transport(POOL_LIMITS, settings.routes.chat_urls())
     if settings.wait_for_capacity > 0:
         transport = AsyncCapacityWaitTransport(
             transport, max_wait=settings.wait_for_capacity, notify=settings.notify

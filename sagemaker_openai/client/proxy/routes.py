@@ -96,6 +96,9 @@ class ModelRoutes:
             )
         return {"id": name, "object": "model", "created": created, "owned_by": OWNER}
 
+    def chat_urls(self) -> list[str]:
+        return [route.chat_url for route in self._routes.values()]
+
     def model_list(self, created: int) -> dict[str, Any]:
         return {"object": "list", "data": [self.model_object(name, created) for name in self._routes]}
 
