@@ -67,38 +67,28 @@ class ConnectionRules:
     max_connections: int | None = None
 
 
-def bind(host: str, port: int, *, backlog: int) -> socket.socket:
-    """A listening TCP socket on HOST:PORT (port 0 picks a free one); OSError when the address is taken."""
-    family, kind, proto, _, address = socket.getaddrinfo(
-        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-    )[0]
-    listener = socket.socket(family, kind, proto)
-    try:
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(address)
-        listener.listen(backlog)
-    except OSError:
-        listener.close()
-        raise
-    return listener
-
-
 class AppServer:
-    """`app` served by uvicorn on `listener` (from `bind`), each connection held to `rules`."""
+    """`app` served by uvicorn on HOST:PORT (port 0 picks a free one), each connection held to `rules`.
+
+    The socket is bound here: OSError when the address is taken."""
 
     def __init__(
         self,
         app: ASGIApp,
-        listener: socket.socket,
         *,
+        host: str,
+        port: int,
         rules: ConnectionRules,
+        backlog: int = 1024,
         keep_alive: int = 5,
         headers: Sequence[tuple[str, str]] = (),
     ) -> None:
-        self._socket = listener
+        self._socket = _bound(host, port, backlog)
         self._name = rules.server_name
-        host, self.port = listener.getsockname()[:2]
-        self.origin = f"http://[{host}]:{self.port}" if ":" in host else f"http://{host}:{self.port}"
+        bound_host, self.port = self._socket.getsockname()[:2]
+        self.origin = (
+            f"http://[{bound_host}]:{self.port}" if ":" in bound_host else f"http://{bound_host}:{self.port}"
+        )
         self._config = _Config(
             app,
             rules=rules,
@@ -111,6 +101,7 @@ class AppServer:
             server_header=False,
             headers=list(headers),
             ws="none",
+            backlog=backlog,
             timeout_keep_alive=keep_alive,
             timeout_graceful_shutdown=SHUTDOWN_GRACE,
         )
@@ -148,6 +139,21 @@ class AppServer:
         finally:
             self.stop()
             thread.join(timeout=SHUTDOWN_GRACE + 5.0)
+
+
+def _bound(host: str, port: int, backlog: int) -> socket.socket:
+    family, kind, proto, _, address = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )[0]
+    listener = socket.socket(family, kind, proto)
+    try:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(address)
+        listener.listen(backlog)
+    except OSError:
+        listener.close()
+        raise
+    return listener
 
 
 class _Config(uvicorn.Config):

@@ -58,12 +58,10 @@ def error_answer(status: int, message: str) -> tuple[list[tuple[bytes, bytes]], 
 
 
 class LocalRuntimeApp:
-    """The stand-in's routes, for a server listening on 127.0.0.1:`port`."""
+    """The stand-in's routes, for a server listening on 127.0.0.1."""
 
-    def __init__(self, settings: RuntimeSettings, *, port: int) -> None:
+    def __init__(self, settings: RuntimeSettings) -> None:
         self._settings = settings
-        self._port = port
-        self._allowed_hosts = frozenset({f"{LOOPBACK}:{port}", f"localhost:{port}"})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -124,13 +122,13 @@ class LocalRuntimeApp:
     async def _host_allowed(self, exchange: _Exchange) -> bool:
         """Only Host 127.0.0.1:PORT (or localhost:PORT): a page whose name rebinds to 127.0.0.1 is refused."""
         host = (exchange.header("host") or "").strip().lower()
-        if host in self._allowed_hosts:
+        if host in (f"{LOOPBACK}:{exchange.port}", f"localhost:{exchange.port}"):
             return True
         await self._refuse(
             exchange,
             400,
             "BadRequestError",
-            f"The Host header must be {LOOPBACK}:{self._port}, where this listens.",
+            f"The Host header must be {LOOPBACK}:{exchange.port}, where this listens.",
         )
         return False
 
@@ -238,6 +236,8 @@ class _Exchange:
 
     def __init__(self, scope: Scope, receive: Receive, send: Send) -> None:
         self.method: str = scope["method"]
+        # The port the connection reached: the one the server listens on.
+        self.port: int = scope["server"][1]
         # The request target as sent (still percent-encoded), as routes.EndpointLayout expects it.
         target: bytes = scope.get("raw_path") or scope["path"].encode()
         query: bytes = scope.get("query_string", b"")

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 
 from sagemaker_openai.client.local_runtime.app import LocalRuntimeApp, error_answer
 from sagemaker_openai.client.local_runtime.settings import LOOPBACK, RuntimeSettings
-from sagemaker_openai.client.serving import AppServer, ConnectionRules, bind
+from sagemaker_openai.client.serving import AppServer, ConnectionRules
 
 SERVER_HEADER = ("server", "sagemaker-openai-local-runtime")
 # Dozens of clients connect at once in benchmarks; a short backlog would make some retry their SYNs.
@@ -33,8 +33,6 @@ class LocalRuntimeServer:
 
     def __init__(self, settings: RuntimeSettings, *, port: int = 0) -> None:
         self.settings = settings
-        listener = bind(LOOPBACK, port, backlog=BACKLOG)
-        self.port: int = listener.getsockname()[1]
         rules = ConnectionRules(
             server_name="local-runtime",
             error_answer=error_answer,
@@ -42,13 +40,16 @@ class LocalRuntimeServer:
             max_connections=settings.max_connections,
         )
         self._server = AppServer(
-            LocalRuntimeApp(settings, port=self.port),
-            listener,
+            LocalRuntimeApp(settings),
+            host=LOOPBACK,
+            port=port,
             rules=rules,
+            backlog=BACKLOG,
             # The request deadline closes idle connections; uvicorn's own keep-alive timer never first.
             keep_alive=math.ceil(settings.read_timeout),
             headers=[SERVER_HEADER],
         )
+        self.port: int = self._server.port
 
     @property
     def origin(self) -> str:
