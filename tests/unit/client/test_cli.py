@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -591,6 +592,17 @@ def test_local_runtime_argument_errors(
         "--upstream-api-key-env",
         "VLLM_KEY",
     ).error == ("environment variable VLLM_KEY (--upstream-api-key-env) is not set")
+
+
+def test_local_runtime_without_the_server_libraries_says_what_to_install(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for module in ("sagemaker_openai.client.local_runtime.server", "sagemaker_openai.client.serving"):
+        monkeypatch.delitem(sys.modules, module, raising=False)
+    monkeypatch.setitem(sys.modules, "uvicorn", None)
+    assert cli("local-runtime", "--endpoint", "ep", "--no-auth", "--port", "0").error == (
+        "local-runtime needs its server libraries (uvicorn is missing): pip install 'sagemaker-openai[proxy]'"
+    )
 
 
 def test_a_timeout_is_named(cli: Cli, sagemaker: Stubber) -> None:
