@@ -91,7 +91,8 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         type=float,
         default=0.0,
         metavar="SECONDS",
-        help="pause before each streamed chunk, like a model generating tokens (for benchmarks; default 0)",
+        help="send streamed chunks this many seconds apart, the first after one, like a model generating "
+        "tokens (for benchmarks; default 0)",
     )
     parser.set_defaults(handler=run)
 

@@ -33,7 +33,8 @@ class RuntimeSettings:
     refusal_status: int | None = None
     read_timeout: float = DEFAULT_READ_TIMEOUT
     max_connections: int = DEFAULT_MAX_CONNECTIONS
-    # Seconds before each streamed chunk, as a model generating tokens would take (for benchmarks).
+    # Seconds between streamed chunks (the first comes after one), as a model generating tokens would
+    # take (for benchmarks).
     token_delay: float = 0.0
 
     def __post_init__(self) -> None:
