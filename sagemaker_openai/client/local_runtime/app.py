@@ -309,7 +309,10 @@ class _Exchange:
 
     async def _start(self, status: int, headers: list[tuple[bytes, bytes]]) -> None:
         self.responded = True
-        headers.append((b"x-amzn-requestid", str(uuid.uuid4()).encode()))
+        # The request id goes first. The head of a stream is written on its own, before the first chunk:
+        # ending in a hex digit and a blank line, it would look like the end of a chunked body
+        # ("0\r\n\r\n") to a relay that scans the bytes for it.
+        headers.insert(0, (b"x-amzn-requestid", str(uuid.uuid4()).encode()))
         if self.close:
             headers.append((b"connection", b"close"))
         log.debug("local-runtime %s %s: %d", self.method, self.path, status)
