@@ -107,9 +107,9 @@ class LocalRuntimeApp:
         target = await self._admitted(exchange)
         if target is None:
             return
-        length = await self._content_length(exchange)
-        if length is None:
+        if await self._content_length(exchange) is None:
             return
+        # No longer than declared: the HTTP parser reads exactly Content-Length bytes.
         body = await exchange.read_body()
         if body is None:
             # The client left, or the read timeout passed (the connection protocol answered 408).
