@@ -4,23 +4,23 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
-from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sagemaker_openai.client.commands._context import CliContext
 from sagemaker_openai.client.commands._targets import UsageError, add_aws_arguments
 from sagemaker_openai.client.credentials import SessionCredentials
 from sagemaker_openai.client.errors import SageMakerOpenAIError
 from sagemaker_openai.client.local_runtime.routes import EndpointLayout
-from sagemaker_openai.client.local_runtime.server import (
+from sagemaker_openai.client.local_runtime.settings import (
     DEFAULT_MAX_CONNECTIONS,
     DEFAULT_READ_TIMEOUT,
-    LocalRuntimeServer,
     RuntimeSettings,
 )
 from sagemaker_openai.client.local_runtime.token_verifier import TokenVerifier
 from sagemaker_openai.client.region import resolve_region
+
+if TYPE_CHECKING:
+    from sagemaker_openai.client.local_runtime.upstream import Upstream
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
@@ -31,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
             "Serve /endpoints/NAME/openai/v1/chat/completions (or, with --inference-component, "
             "/endpoints/NAME/inference-components/IC/openai/v1/chat/completions) on 127.0.0.1, accepting "
             "bearer tokens signed by this environment's AWS credentials. The first line printed is "
-            "'local-runtime listening on http://127.0.0.1:PORT'."
+            "'local-runtime listening on http://127.0.0.1:PORT'. Stop it with Ctrl-C or SIGTERM."
         ),
     )
     parser.add_argument("--port", type=int, default=8080, help="TCP port (0 picks a free one; default 8080)")
@@ -91,7 +91,8 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         type=float,
         default=0.0,
         metavar="SECONDS",
-        help="pause before each streamed chunk, like a model generating tokens (for benchmarks; default 0)",
+        help="send streamed chunks this many seconds apart, the first after one, like a model generating "
+        "tokens (for benchmarks; default 0)",
     )
     parser.set_defaults(handler=run)
 
@@ -111,11 +112,19 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         credentials = SessionCredentials(session=session)
         access_key = credentials.snapshot().access_key  # fails now when there are none
         verifier = TokenVerifier(credentials, region=region)
+    upstream = _upstream(args)
+    try:
+        from sagemaker_openai.client.local_runtime.server import LocalRuntimeServer  # noqa: PLC0415
+    except ImportError as exc:
+        raise SageMakerOpenAIError(
+            f"local-runtime needs its server libraries ({(exc.name or 'one').split('.')[0]} is missing): "
+            "pip install 'sagemaker-openai[proxy]'"
+        ) from None
     settings = RuntimeSettings(
         layout=layout,
         verifier=verifier,
         served_model_name=args.served_model_name,
-        upstream=_upstream(args),
+        upstream=upstream,
         refusal_status=args.refusal_status,
         read_timeout=args.read_timeout,
         max_connections=args.max_connections,
@@ -140,14 +149,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     if settings.upstream is not None:
         print(f"  forwarding to {settings.upstream.base_url}/chat/completions", file=ctx.stdout)
     ctx.stdout.flush()
-    previous = signal.signal(signal.SIGTERM, _interrupt)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-        server.server_close()
+    server.serve()
     return 0
 
 
@@ -160,7 +162,7 @@ def _layout(args: argparse.Namespace) -> EndpointLayout:
     return EndpointLayout(args.endpoint, tuple(args.inference_components))
 
 
-def _upstream(args: argparse.Namespace) -> Any:
+def _upstream(args: argparse.Namespace) -> Upstream | None:
     if args.upstream is None:
         if args.upstream_api_key_env is not None:
             raise UsageError("--upstream-api-key-env needs --upstream")
@@ -183,7 +185,3 @@ def _upstream(args: argparse.Namespace) -> Any:
                 f"environment variable {args.upstream_api_key_env} (--upstream-api-key-env) is not set"
             )
     return Upstream(args.upstream, api_key=api_key)
-
-
-def _interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt

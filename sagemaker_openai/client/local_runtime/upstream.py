@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from urllib.parse import urlsplit
 
 import httpx
@@ -37,26 +37,27 @@ def check_upstream_url(url: str) -> None:
 class Upstream:
     """Posts request bodies to `<base_url>/chat/completions`; the caller's bearer token is never forwarded.
 
-    `base_url` is shown without user info or query (credentials embedded there are used, never printed)."""
+    `base_url` is shown without user info or query (credentials embedded there are used, never printed).
+    Its pool is asynchronous: it is used, and closed with `aclose()`, on the serving event loop."""
 
     def __init__(self, base_url: str, *, api_key: str | None = None, timeout: float = 300.0) -> None:
         check_upstream_url(base_url)
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self.base_url = displayed_url(base_url)
-        self._client = httpx.Client(
+        self._client = httpx.AsyncClient(
             base_url=base_url.rstrip("/"), headers=headers, timeout=httpx.Timeout(timeout, connect=10.0)
         )
 
     def __repr__(self) -> str:
         return f"Upstream({self.base_url!r})"
 
-    @contextmanager
-    def chat_completion(self, body: bytes) -> Iterator[httpx.Response]:
+    @asynccontextmanager
+    async def chat_completion(self, body: bytes) -> AsyncIterator[httpx.Response]:
         """The upstream's response, not yet read, so streams can be relayed chunk by chunk."""
-        with self._client.stream(
+        async with self._client.stream(
             "POST", "/chat/completions", content=body, headers={"Content-Type": "application/json"}
         ) as response:
             yield response
 
-    def close(self) -> None:
-        self._client.close()
+    async def aclose(self) -> None:
+        await self._client.aclose()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ from botocore.stub import Stubber
 from sagemaker_openai.client.auth import sagemaker_generate_token
 from sagemaker_openai.client.cli import run
 from sagemaker_openai.client.commands._context import CliContext, default_session
+from sagemaker_openai.client.local_runtime import EndpointLayout, LocalRuntimeServer, RuntimeSettings
 from sagemaker_openai.client.token_format import decode_token
 
 from .conftest import RuntimeFactory
@@ -477,11 +479,11 @@ def test_no_credentials_fail_before_any_request(cli: Cli, monkeypatch: pytest.Mo
     assert seen == []
 
 
-def test_connection_failures_name_the_url(cli: Cli, local_runtime: RuntimeFactory) -> None:
-    server = local_runtime("ep")
-    url = f"{server.origin}/endpoints/ep/openai/v1"
-    server.shutdown()
-    server.server_close()
+def test_connection_failures_name_the_url(cli: Cli) -> None:
+    settings = RuntimeSettings(layout=EndpointLayout("ep"), verifier=None)
+    with LocalRuntimeServer(settings).running() as server:
+        url = f"{server.origin}/endpoints/ep/openai/v1"
+    # The server has stopped: nothing listens on its port any more.
     error = cli("chat", "--base-url", url, "--region", REGION, "--max-retries", "0", "hi").error
     assert error.startswith(f"cannot connect to {url}/chat/completions (")
     assert error.endswith("); check the URL and your network")
@@ -555,7 +557,7 @@ def test_local_runtime_argument_errors(
     cli: Cli, local_runtime: RuntimeFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     busy = local_runtime("ep")
-    port = str(busy.server_address[1])
+    port = str(busy.port)
     error = cli("local-runtime", "--endpoint", "ep", "--port", port, "--no-auth").error
     assert error.startswith(f"cannot listen on 127.0.0.1:{port} (")
     assert error.endswith("pick another --port (0 picks a free one)")
@@ -590,6 +592,17 @@ def test_local_runtime_argument_errors(
         "--upstream-api-key-env",
         "VLLM_KEY",
     ).error == ("environment variable VLLM_KEY (--upstream-api-key-env) is not set")
+
+
+def test_local_runtime_without_the_server_libraries_says_what_to_install(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for module in ("sagemaker_openai.client.local_runtime.server", "sagemaker_openai.client.serving"):
+        monkeypatch.delitem(sys.modules, module, raising=False)
+    monkeypatch.setitem(sys.modules, "uvicorn", None)
+    assert cli("local-runtime", "--endpoint", "ep", "--no-auth", "--port", "0").error == (
+        "local-runtime needs its server libraries (uvicorn is missing): pip install 'sagemaker-openai[proxy]'"
+    )
 
 
 def test_a_timeout_is_named(cli: Cli, sagemaker: Stubber) -> None:

@@ -75,7 +75,11 @@ def test_a_missing_stack_is_the_usual_error(cli: Cli) -> None:
 def test_without_the_proxy_extra_the_error_says_what_to_install(
     cli: Cli, outputs: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for module in ("sagemaker_openai.client.proxy.app", "sagemaker_openai.client.proxy.server"):
+    for module in (
+        "sagemaker_openai.client.proxy.app",
+        "sagemaker_openai.client.proxy.server",
+        "sagemaker_openai.client.serving",
+    ):
         monkeypatch.delitem(sys.modules, module, raising=False)
     monkeypatch.setitem(sys.modules, "uvicorn", None)
     assert cli("proxy", "--outputs-file", str(outputs)).error == (

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
-from typing import Any
 
 import httpx
 import pytest
@@ -95,22 +93,12 @@ def test_async_client_streams_from_the_local_runtime(local_runtime: RuntimeFacto
     assert asyncio.run(main()) == "local-runtime ic-a: stream me"
 
 
-class _ConnectionCountingServer(LocalRuntimeServer):
-    connections = 0
-
-    def process_request(
-        self, request: socket.socket | tuple[bytes, socket.socket], client_address: Any
-    ) -> None:
-        type(self).connections += 1
-        super().process_request(request, client_address)
-
-
 def test_a_stacks_models_share_one_connection_and_one_token() -> None:
     settings = RuntimeSettings(
         layout=EndpointLayout("ep", ("ic-a", "ic-b")),
         verifier=TokenVerifier(SessionCredentials(), region=REGION),
     )
-    with _ConnectionCountingServer(settings).running() as server:
+    with LocalRuntimeServer(settings).running() as server:
         base = f"{server.origin}/endpoints/ep/inference-components"
         models = {
             key: {
@@ -131,8 +119,9 @@ def test_a_stacks_models_share_one_connection_and_one_token() -> None:
             .message.content
             for key in ("a", "b", "a", "b")
         ]
+        connections = server.connections_accepted
     assert answers == ["local-runtime ic-a: a", "local-runtime ic-b: b"] * 2
-    assert _ConnectionCountingServer.connections == 1
+    assert connections == 1
     assert len(factory.calls) == 1
 
 

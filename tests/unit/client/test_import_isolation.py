@@ -9,7 +9,7 @@ import sys
 FORBIDDEN_ROOTS = {"aws_cdk", "jsii", "constructs", "cdk_nag", "yaml", "pydantic", "sagemaker", "openai"}
 # stage-weights loads these when it runs, never on import (boto3 itself loads s3transfer's basics).
 FORBIDDEN_ROOTS |= {"huggingface_hub", "hf_xet"}
-# The proxy's (and, later, local-runtime's) server stack loads only when a server starts.
+# The server stack of the proxy and local-runtime loads only when a server starts.
 SERVER_ROOTS = {"starlette", "uvicorn", "aiohttp", "httptools", "uvloop"}
 FORBIDDEN_MODULES = {"sagemaker_openai.config", "sagemaker_openai.constructs", "stacks"}
 FORBIDDEN_MODULES |= {"boto3.s3.transfer", "s3transfer.manager", "sagemaker_openai.client.staging.hub"}
@@ -36,7 +36,8 @@ def test_importing_the_client_and_its_cli_loads_no_cdk_and_no_heavy_sdk() -> Non
         "import sagemaker_openai.client\n"
         "from sagemaker_openai.client import BearerTokenAuth, resolve_region\n"
         "import sagemaker_openai.client.cli\n"
-        "import sagemaker_openai.client.proxy.routes"
+        "import sagemaker_openai.client.proxy.routes\n"
+        "from sagemaker_openai.client.local_runtime import EndpointLayout, RuntimeSettings, TokenVerifier"
     )
     assert "sagemaker_openai.client.auth" in modules
     assert _forbidden(modules) == []
@@ -48,9 +49,12 @@ def test_the_factories_load_the_openai_sdk_but_not_sagemaker_core() -> None:
     assert _forbidden(modules, allowed_roots=frozenset({"openai", "pydantic"})) == []
 
 
-def test_the_proxy_app_loads_its_server_stack_but_not_the_sdks() -> None:
+def test_the_servers_load_their_server_stack_but_not_the_sdks() -> None:
     modules = _loaded_after(
-        "import sagemaker_openai.client.proxy.app\nimport sagemaker_openai.client.proxy.server"
+        "import sagemaker_openai.client.proxy.app\nimport sagemaker_openai.client.proxy.server\n"
+        "from sagemaker_openai.client.local_runtime import LocalRuntimeServer"
     )
-    assert {"starlette", "uvicorn"} <= set(modules)
+    assert {"starlette", "uvicorn", "httptools", "sagemaker_openai.client.local_runtime.server"} <= set(
+        modules
+    )
     assert _forbidden(modules, allowed_roots=frozenset(SERVER_ROOTS)) == []

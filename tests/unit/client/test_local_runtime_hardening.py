@@ -46,6 +46,7 @@ def server(local_runtime: RuntimeFactory) -> LocalRuntimeServer:
 
 @pytest.fixture
 def connection(server: LocalRuntimeServer) -> Iterator[socket.socket]:
+    """A connection whose read deadline runs from now: tests that need a token ask for it first."""
     with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
         yield sock
 
@@ -131,7 +132,7 @@ def test_a_non_ascii_authorization_header_gets_400(
 
 @pytest.mark.parametrize("length", ["\xb2", "1\xb9", "-1", "0x10", " "])
 def test_a_content_length_that_is_not_ascii_digits_gets_400(
-    server: LocalRuntimeServer, connection: socket.socket, token: str, length: str
+    token: str, server: LocalRuntimeServer, connection: socket.socket, length: str
 ) -> None:
     connection.sendall(
         _raw_post(server, headers={"Authorization": f"Bearer {token}", "Content-Length": length}, body=b"{}")
@@ -190,6 +191,48 @@ def test_a_malformed_request_line_gets_400_in_openai_format(connection: socket.s
     assert headers["connection"] == "close"
 
 
+@pytest.mark.parametrize(
+    ("request_bytes", "message"),
+    [
+        # https:// to this http:// port: a TLS ClientHello.
+        (
+            b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03",
+            "Malformed HTTP request: Invalid method encountered.",
+        ),
+        (b"GET /ping HTTP/1.1\r\nBad Header: x\r\n\r\n", "Malformed HTTP request: Invalid header token."),
+        (
+            b"POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+            "Malformed HTTP request: Duplicate Content-Length.",
+        ),
+    ],
+)
+def test_a_request_the_http_parser_cannot_read_gets_400_in_openai_format_and_a_close(
+    connection: socket.socket, request_bytes: bytes, message: str
+) -> None:
+    connection.sendall(request_bytes)
+    received = _closed_within(connection, 5)
+    status, headers, body = _parse_answer(io.BytesIO(received))
+    assert _openai_error(status, headers, body) == (400, "BadRequestError", message)
+    assert headers["content-type"] == "application/json"
+    assert headers["connection"] == "close"
+    assert headers["server"] == "sagemaker-openai-local-runtime"
+    assert len(headers["x-amzn-requestid"]) == 36
+
+
+def test_a_request_head_over_64_kib_gets_431(server: LocalRuntimeServer, connection: socket.socket) -> None:
+    connection.sendall(f"GET /ping HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n".encode())
+    filler = b"X-Filler: " + b"a" * 16_000 + b"\r\n"
+    for _ in range(10):  # 160 KB of headers, sent piece by piece until the answer comes
+        connection.sendall(filler)
+        if select.select([connection], [], [], 0.05)[0]:
+            break
+    assert _openai_error(*_parse_answer(io.BytesIO(_closed_within(connection, 5)))) == (
+        431,
+        "BadRequestError",
+        "The request line and headers exceed 65536 bytes.",
+    )
+
+
 # --- read timeout ----------------------------------------------------------------------------------------
 
 
@@ -200,7 +243,7 @@ def test_an_idle_connection_is_released_by_the_timeout(connection: socket.socket
 
 
 def test_a_half_sent_body_gets_408_and_is_released(
-    server: LocalRuntimeServer, connection: socket.socket, token: str
+    token: str, server: LocalRuntimeServer, connection: socket.socket
 ) -> None:
     connection.sendall(
         _raw_post(
@@ -233,6 +276,46 @@ def test_half_sent_headers_trickled_slowly_are_released_at_the_deadline(
             closed = True
     assert closed
     assert time.monotonic() - started < TIMEOUT + 1.5
+
+
+def _trickle_until_answered(sock: socket.socket, seconds: float) -> bytes:
+    """Send one byte every TIMEOUT / 6 until the server answers; return all it sends before closing."""
+    started = time.monotonic()
+    while not select.select([sock], [], [], TIMEOUT / 6)[0]:
+        assert time.monotonic() - started < seconds, "still open past the deadline"
+        sock.sendall(b"x")
+    return _closed_within(sock, 5)
+
+
+def test_trickled_header_bytes_get_408_at_the_deadline(
+    server: LocalRuntimeServer, connection: socket.socket
+) -> None:
+    started = time.monotonic()
+    connection.sendall(f"POST {CHAT_PATH} HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\nX-Slow: ".encode())
+    received = _trickle_until_answered(connection, TIMEOUT + 1.5)
+    assert TIMEOUT / 2 < time.monotonic() - started < TIMEOUT + 1.5
+    status, headers, body = _parse_answer(io.BytesIO(received))
+    assert _openai_error(status, headers, body) == (
+        408,
+        "RequestTimeout",
+        "The request did not arrive within the read timeout.",
+    )
+    assert headers["connection"] == "close"
+
+
+def test_each_request_on_a_kept_alive_connection_has_its_own_deadline(
+    server: LocalRuntimeServer, connection: socket.socket
+) -> None:
+    ping = f"GET /ping HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n\r\n".encode()
+    reader = connection.makefile("rb")
+    for _ in range(3):  # more than one deadline's worth in all, each request well inside its own
+        time.sleep(TIMEOUT / 3)
+        connection.sendall(ping)
+        status, _, body = _parse_answer(reader)
+        assert (status, body) == (200, {"status": "Healthy"})
+    connection.sendall(ping[:20])
+    received = _trickle_until_answered(connection, TIMEOUT + 1.5)
+    assert _parse_answer(io.BytesIO(received))[0] == 408
 
 
 # --- Host header, token before body, connection bound -----------------------------------------------------
@@ -295,6 +378,25 @@ def test_connections_over_the_bound_get_503(local_runtime: RuntimeFactory) -> No
     while httpx.get(f"{server.origin}/ping").status_code != 200:
         assert time.monotonic() < deadline, "the slots were never released"
         time.sleep(0.05)
+
+
+def test_a_connection_over_the_bound_is_answered_503_at_once_and_closed(
+    local_runtime: RuntimeFactory,
+) -> None:
+    server = local_runtime("ep", max_connections=1, read_timeout=5.0)
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as held:
+        # The held connection has its slot once it is answered.
+        held.sendall(f"GET /ping HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n\r\n".encode())
+        assert _answer(held)[0] == 200
+        with socket.create_connection(("127.0.0.1", server.port), timeout=5) as refused:
+            status, headers, body = _parse_answer(io.BytesIO(_closed_within(refused, 5)))
+        assert _openai_error(status, headers, body)[:2] == (503, "ServiceUnavailable")
+        assert (headers["retry-after"], headers["connection"]) == ("1", "close")
+        assert headers["content-type"] == "application/json"
+        # The refused connection took no slot: the held one is still served.
+        held.sendall(f"GET /ping HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n\r\n".encode())
+        assert _answer(held)[0] == 200
+    assert server.connections_accepted == 1
 
 
 # --- refusal status and client renewal ---------------------------------------------------------------------

@@ -244,6 +244,28 @@ def test_streaming_is_server_sent_events_ending_in_done(local_runtime: RuntimeFa
     assert {chunk["object"] for chunk in chunks} == {"chat.completion.chunk"}
 
 
+def test_a_stream_head_cannot_be_taken_for_the_end_of_a_chunked_body(
+    local_runtime: RuntimeFactory, token: str
+) -> None:
+    # The head is written before the first chunk; a relay that scans for b"0\r\n\r\n" must not stop at
+    # a request id ending in 0.
+    server = local_runtime("ep")
+    body = json.dumps({**CHAT, "stream": True}).encode()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as connection:
+        connection.sendall(
+            b"POST /endpoints/ep/openai/v1/chat/completions HTTP/1.1\r\n"
+            + f"Host: 127.0.0.1:{server.port}\r\nAuthorization: Bearer {token}\r\n".encode()
+            + f"Content-Length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
+        reader = connection.makefile("rb")
+        head = b""
+        while not head.endswith(b"\r\n\r\n"):
+            head += reader.readline()
+    assert head.endswith(b"transfer-encoding: chunked\r\n\r\n")
+    assert b"x-amzn-requestid: " in head
+
+
 def test_tools_are_called_then_their_result_is_answered(local_runtime: RuntimeFactory, token: str) -> None:
     server = local_runtime("ep")
     url = f"{server.origin}/endpoints/ep/openai/v1/chat/completions"

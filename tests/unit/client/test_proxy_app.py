@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 import threading
 import time
 from collections.abc import Callable, Coroutine, Iterator
@@ -162,6 +163,43 @@ def test_malformed_requests_get_openai_errors_from_the_proxy(
     error = response.json()["error"]
     assert error["type"] == "invalid_request_error"
     assert message is None or error["message"] == message
+
+
+def _raw_exchange(server: ProxyServer, request: bytes) -> tuple[bytes, dict[str, str], object]:
+    """Send raw bytes; the status line, headers and JSON body of the answer, read until the server closes."""
+    host, port = server.origin.removeprefix("http://").rsplit(":", 1)
+    received = b""
+    with socket.create_connection((host, int(port)), timeout=5) as sock:
+        sock.sendall(request)
+        while chunk := sock.recv(65536):
+            received += chunk
+    head, _, body = received.partition(b"\r\n\r\n")
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    headers = {name.lower(): value.strip() for name, _, value in (line.partition(":") for line in lines)}
+    return status_line.encode(), headers, json.loads(body)
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "message"),
+    [
+        (b"NOT A REQUEST LINE AT ALL\r\n\r\n", "Malformed HTTP request: Invalid method encountered."),
+        # A JSON body sent chunked whose chunk size is not hex: the parser fails while the app reads it.
+        (
+            b"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\nzz\r\n",
+            "Malformed HTTP request: Invalid character in chunk size.",
+        ),
+    ],
+)
+def test_a_request_the_http_parser_cannot_read_gets_an_openai_400(
+    proxy: ProxyServer, request_bytes: bytes, message: str
+) -> None:
+    status_line, headers, body = _raw_exchange(proxy, request_bytes)
+    assert status_line == b"HTTP/1.1 400 Bad Request"
+    assert (headers["content-type"], headers["connection"]) == ("application/json", "close")
+    assert body == {
+        "error": {"message": message, "type": "invalid_request_error", "param": None, "code": None}
+    }
 
 
 def test_other_paths_are_404_and_healthz_answers(proxy: ProxyServer) -> None:

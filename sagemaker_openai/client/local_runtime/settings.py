@@ -1,0 +1,44 @@
+"""What local-runtime serves, and its limits (no server library is needed to describe them)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from sagemaker_openai.client.local_runtime.routes import EndpointLayout
+from sagemaker_openai.client.local_runtime.token_verifier import TokenVerifier
+
+if TYPE_CHECKING:
+    from sagemaker_openai.client.local_runtime.upstream import Upstream
+
+LOOPBACK = "127.0.0.1"
+# SageMaker's InvokeEndpoint payload limit.
+MAX_BODY_BYTES = 6 * 1024 * 1024
+DEFAULT_MODEL_NAME = "local-runtime"
+DEFAULT_READ_TIMEOUT = 30.0
+DEFAULT_MAX_CONNECTIONS = 256
+
+
+@dataclass(frozen=True)
+class RuntimeSettings:
+    """What the stand-in serves. `verifier` None means no authentication (for benchmarks)."""
+
+    layout: EndpointLayout
+    verifier: TokenVerifier | None
+    # Given, a request naming another (non-empty) model gets vLLM's 404; None accepts any name.
+    served_model_name: str | None = None
+    upstream: Upstream | None = None
+    # The status of every token refusal (AWS documents none for the route); None: 401, or 403 for a
+    # token that is well formed but not accepted.
+    refusal_status: int | None = None
+    read_timeout: float = DEFAULT_READ_TIMEOUT
+    max_connections: int = DEFAULT_MAX_CONNECTIONS
+    # Seconds between streamed chunks (the first comes after one), as a model generating tokens would
+    # take (for benchmarks).
+    token_delay: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.refusal_status not in (None, 400, 401, 403):
+            raise ValueError("refusal_status must be 401, 403 or 400.")
+        if self.read_timeout <= 0 or self.max_connections < 1:
+            raise ValueError("read_timeout must be positive and max_connections at least 1.")
