@@ -48,6 +48,8 @@ async def serve(origin: str, path: str) -> None:
                 idle.pop() if idle else await asyncio.open_connection(upstream_host, upstream_port)
             )
             up_writer.write(head + b"Content-Length: %d\r\n\r\n" % len(body) + body)
+            # The answer's head first, so that a header ending in "0" is not taken for the body's end.
+            writer.write(await up_reader.readuntil(b"\r\n\r\n"))
             tail = b""
             while True:
                 data = await up_reader.read(65536)
