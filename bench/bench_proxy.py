@@ -14,7 +14,7 @@ Goals: under 1 ms added at p50 at concurrency 1, under 5 ms added at p99 at conc
 of proxy CPU per streamed request.
 
     .venv/bin/python bench/bench_proxy.py [--requests 500] [--runs 3] [--concurrency 1 64]
-        [--token-delay 0.005] [--words 30] [--json]
+        [--token-delay 0.005] [--words 30] [--app-requests 2000] [--json]
 """
 
 from __future__ import annotations
@@ -181,6 +181,12 @@ def main(argv: list[str] | None = None) -> int:
         "--token-delay", type=float, default=0.005, help="seconds before each chunk (default 0.005)"
     )
     parser.add_argument("--words", type=int, default=30, help="words in the prompt, echoed (default 30)")
+    parser.add_argument(
+        "--app-requests",
+        type=int,
+        default=2000,
+        help="requests for the in-process measure of the proxy's own CPU (default 2000)",
+    )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args(argv)
     env = use_fake_credentials()
@@ -219,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
         at_rest, peak = asyncio.run(measure_all(args, runtime.url, relays, measured))
 
     figures = [summary(measured, concurrency) for concurrency in args.concurrency]
-    app_cpu = app_cpu_per_request(max(args.requests, 1000), args.words + 3)
+    app_cpu = app_cpu_per_request(args.app_requests, args.words + 3)
     if args.json:
         report = {
             "figures": figures,

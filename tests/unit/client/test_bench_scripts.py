@@ -12,7 +12,10 @@ BENCH = Path(__file__).resolve().parents[3] / "bench"
 RUNS = {
     "auth": ["bench_auth.py", "--requests", "3", "--runs", "1"],
     "runtime": ["bench_runtime.py", "--requests", "4", "--runs", "1", "--concurrency", "1", "2"],
-    "proxy": ["bench_proxy.py", "--requests", "4", "--runs", "1", "--concurrency", "1", "2", "--words", "3"],
+    "proxy": [
+        *("bench_proxy.py", "--requests", "4", "--runs", "1", "--concurrency", "1", "2"),
+        *("--words", "3", "--app-requests", "5"),
+    ],
 }
 
 
@@ -61,5 +64,8 @@ def test_bench_proxy_compares_direct_and_proxied_streams(bench_outputs: dict[str
     output = bench_outputs["proxy"]
     rows = [line.split("|")[1].strip() for line in output.splitlines() if line.startswith("| ")]
     assert rows == ["concurrency", "1", "2"]
+    header = output.splitlines()[1]
+    assert "| proxy CPU per request (ms) | raw relay CPU per request (ms) |" in header
     assert "proxy memory: " in output
+    assert "proxy app CPU per streamed request, in process without sockets" in output
     assert output.splitlines()[-1].startswith("goals: under 1 ms added at p50 at concurrency 1")
