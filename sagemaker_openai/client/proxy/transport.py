@@ -207,6 +207,8 @@ class _Connection(asyncio.Protocol):
         self._loop = loop
         self._transport: asyncio.Transport | None = None
         self._waiter: asyncio.Future[None] | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._read_deadline = 0.0
         self._chunks: collections.deque[bytes] = collections.deque()
         self._buffered = 0
         self._paused = False
@@ -272,16 +274,37 @@ class _Connection(asyncio.Protocol):
         """Until the parser has more to give (a chunk, the end, an error); ReadTimeout after `timeout`."""
         waiter = self._loop.create_future()
         self._waiter = waiter
-        timer = self._loop.call_later(timeout, _expire, waiter) if timeout is not None else None
+        if timeout is not None:
+            # One timer per connection, moved on lazily: a wait (one per chunk) only sets the deadline.
+            self._read_deadline = self._loop.time() + timeout
+            if self._timer is not None and self._timer.when() > self._read_deadline:
+                self._timer.cancel()
+                self._timer = None
+            if self._timer is None:
+                self._timer = self._loop.call_at(self._read_deadline, self._deadline_reached)
         try:
             await waiter
         finally:
             self._waiter = None
-            if timer is not None:
-                timer.cancel()
+
+    def _deadline_reached(self) -> None:
+        self._timer = None
+        waiter = self._waiter
+        if waiter is None or waiter.done():
+            return  # no wait under way; the next one arms the timer again
+        if self._loop.time() < self._read_deadline:
+            self._timer = self._loop.call_at(self._read_deadline, self._deadline_reached)
+        else:
+            waiter.set_exception(httpx.ReadTimeout("No data from the server before the read timeout."))
+
+    def _cancel_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
 
     def close(self) -> None:
         self._lost = True
+        self._cancel_timer()
         if self._transport is not None:
             self._transport.close()
 
@@ -324,6 +347,8 @@ class _Connection(asyncio.Protocol):
         else:
             self._fail(httpx.RemoteProtocolError("The server closed the connection before its answer ended."))
         self._wake()
+        # Whoever waits now finds the end or the error: nothing more can arrive to wait for.
+        self._cancel_timer()
 
     # httptools callbacks
     def on_message_begin(self) -> None:
@@ -371,11 +396,6 @@ class _Connection(asyncio.Protocol):
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
-
-
-def _expire(waiter: asyncio.Future[None]) -> None:
-    if not waiter.done():
-        waiter.set_exception(httpx.ReadTimeout("No data from the server before the read timeout."))
 
 
 def _readable(fileno: int) -> bool:

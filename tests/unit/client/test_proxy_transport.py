@@ -524,6 +524,27 @@ def test_stall_mid_body_is_a_read_timeout() -> None:
     run(main())
 
 
+def test_read_timeout_bounds_each_gap_not_the_whole_answer() -> None:
+    # Chunks 30 ms apart under a 100 ms read timeout, for 300 ms in all: the stream is not cut.
+    pieces = [b"a", b"b", b"c", b"d", b"e", b"f", b"g", b"h", b"i", b"j"]
+
+    async def paced(peer: Peer) -> None:
+        await peer.read_request()
+        peer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+        for piece in pieces:
+            await asyncio.sleep(0.03)
+            peer.write(b"1\r\n" + piece + b"\r\n")
+        peer.write(b"0\r\n\r\n")
+        await peer.until_eof()
+
+    async def main() -> None:
+        async with ScriptedServer(paced) as server, relay_client() as client:
+            answer = await client.get(server.url(), timeout=httpx.Timeout(2.0, read=0.1))
+            assert answer.content == b"".join(pieces)
+
+    run(main())
+
+
 def test_garbage_instead_of_http_is_a_remote_protocol_error() -> None:
     async def main() -> None:
         garbage = b"SSH-2.0-OpenSSH_9.6\r\n\r\n"
