@@ -21,3 +21,11 @@ class StackOutputsError(SageMakerOpenAIError):
 
 class EndpointNotReadyError(SageMakerOpenAIError):
     """The endpoint or inference component exists but is not InService."""
+
+
+def server_libraries_missing(who: str, exc: ImportError) -> SageMakerOpenAIError:
+    """The error for a server command (`who`: "the proxy", "local-runtime") whose extra is not installed."""
+    missing = (exc.name or "one").split(".")[0]
+    return SageMakerOpenAIError(
+        f"{who} needs its server libraries ({missing} is missing): pip install 'sagemaker-openai[proxy]'"
+    )

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from sagemaker_openai.client.commands._context import CliContext
 from sagemaker_openai.client.commands._targets import UsageError, add_aws_arguments
 from sagemaker_openai.client.credentials import SessionCredentials
-from sagemaker_openai.client.errors import SageMakerOpenAIError
+from sagemaker_openai.client.errors import SageMakerOpenAIError, server_libraries_missing
 from sagemaker_openai.client.local_runtime.routes import EndpointLayout
 from sagemaker_openai.client.local_runtime.settings import (
     DEFAULT_MAX_CONNECTIONS,
@@ -116,10 +116,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     try:
         from sagemaker_openai.client.local_runtime.server import LocalRuntimeServer  # noqa: PLC0415
     except ImportError as exc:
-        raise SageMakerOpenAIError(
-            f"local-runtime needs its server libraries ({(exc.name or 'one').split('.')[0]} is missing): "
-            "pip install 'sagemaker-openai[proxy]'"
-        ) from None
+        raise server_libraries_missing("local-runtime", exc) from None
     settings = RuntimeSettings(
         layout=layout,
         verifier=verifier,

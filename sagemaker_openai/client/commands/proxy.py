@@ -15,7 +15,7 @@ from sagemaker_openai.client.commands._targets import (
     load_stack,
 )
 from sagemaker_openai.client.destinations import is_loopback
-from sagemaker_openai.client.errors import SageMakerOpenAIError
+from sagemaker_openai.client.errors import SageMakerOpenAIError, server_libraries_missing
 from sagemaker_openai.client.proxy.routes import ModelRoutes
 
 DEFAULT_HOST = "127.0.0.1"
@@ -77,10 +77,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         from sagemaker_openai.client.proxy.app import ProxySettings, build_app  # noqa: PLC0415
         from sagemaker_openai.client.proxy.server import ProxyServer  # noqa: PLC0415
     except ImportError as exc:
-        raise SageMakerOpenAIError(
-            f"the proxy needs its server libraries ({(exc.name or 'one').split('.')[0]} is missing): "
-            "pip install 'sagemaker-openai[proxy]'"
-        ) from None
+        raise server_libraries_missing("the proxy", exc) from None
     auth = BearerTokenAuth(stack.region, session=session, token_factory=ctx.token_factory)
     # Mint now: credential problems surface here, not as 502s to the first callers.
     auth.token()
