@@ -1,7 +1,7 @@
 """Who may call the endpoint, its logs, network, scaling, alarms and encryption keys."""
 
 import re
-from typing import Literal, Self
+from typing import Any, Literal, Self
 
 from pydantic import Field, model_validator
 
@@ -150,18 +150,32 @@ class AutoscalingSpec(Spec):
 class AlarmThresholds(Spec):
     """When each alarm fires. Defaults suit Qwen3-4B on one ml.g6.2xlarge (one L4) serving chat traffic."""
 
-    # Sum of Invocation5XXErrors over 5 minutes: a few retries' worth is noise, more is an outage.
-    invocation_5xx_errors: int = Field(5, ge=1)
+    # Invocation5XXErrors as a percentage of Invocations over 5 minutes (metric math), so that the alarm
+    # means the same at 1 and at 1,000 requests a minute. It is also a rollback alarm of model updates.
+    invocation_5xx_error_rate_percent: float = Field(5.0, gt=0, le=100)
     # ModelLatency p99 over 5 minutes, in seconds (the alarm converts to CloudWatch's microseconds).
     # A 4B model on an L4 writes ~40-60 tokens/s per sequence, so a 1,000-token answer takes ~20 s.
     model_latency_p99_seconds: float = Field(30.0, gt=0, le=3600)
     # DiskUtilization (percent of the instance's storage), average over 5 minutes.
     disk_utilization_percent: float = Field(80.0, gt=0, le=100)
-    # GPUUtilization as a share of the instance's GPUs, average over 3 x 5 minutes: sustained
-    # saturation means the endpoint needs more instances (or copies).
-    gpu_utilization_percent: float = Field(90.0, gt=0, le=100)
     # Sum of NoCapacityInvocationFailures over 5 minutes (inference components only).
     no_capacity_invocation_failures: int = Field(1, ge=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_replaced_fields(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for old, fix in _REPLACED_THRESHOLDS.items():
+                if old in data:
+                    raise ValueError(f"{old} was replaced: {fix}")
+        return data
+
+
+_REPLACED_THRESHOLDS = {
+    "invocation_5xx_errors": "the 5xx alarm is an error rate now; set invocation_5xx_error_rate_percent",
+    "gpu_utilization_percent": "GPU utilization is on the dashboard only (vLLM keeps a busy GPU near "
+    "100% by design); remove it",
+}
 
 
 class MonitoringSpec(Spec):
@@ -177,6 +191,11 @@ class MonitoringSpec(Spec):
     create_sns_topic: bool = False
     sns_topic_arn: str | None = None
     thresholds: AlarmThresholds = Field(default_factory=AlarmThresholds)
+    # Written into the endpoint config's MetricsConfig so that AWS's default (detailed observability on
+    # for endpoint configs created after 2026-06-17, billed per GB ingested) is a reviewed choice.
+    detailed_observability: bool = False
+    enhanced_metrics: bool = False
+    metric_publish_frequency_seconds: Literal[10, 30, 60, 120, 180, 240, 300] = 60
 
     @model_validator(mode="after")
     def _check_monitoring(self) -> Self:
@@ -214,3 +233,71 @@ class KmsSpec(Spec):
         if self.create == (self.key_arn is not None):
             raise ValueError("kms: provide either create: true or key_arn, not both")
         return self
+
+
+UpdateStrategy = Literal["rolling", "canary", "all_at_once"]
+
+
+class UpdateSpec(Spec):
+    """How a model or vLLM-flag change replaces what serves, and how long each step bakes.
+
+    ``rolling`` replaces ``batch_size`` instances (copies, for inference components) at a time;
+    ``canary`` (single-model only) sends traffic to ``batch_size`` new instances first, then to all;
+    ``all_at_once`` starts a whole new fleet and shifts all traffic to it. Every step bakes for
+    ``wait_seconds`` while the kit's rollback alarms watch; one in ALARM rolls the update back.
+    """
+
+    strategy: UpdateStrategy = "rolling"
+    batch_size: int = Field(1, ge=1, le=100)
+    # WaitIntervalInSeconds: 15 minutes lets the latency alarm (3 x 5 minutes) fire within the bake.
+    wait_seconds: int = Field(900, ge=0, le=3600)
+    # MaximumExecutionTimeoutInSeconds: beyond it SageMaker stops the update and rolls it back.
+    max_execution_seconds: int = Field(7200, ge=600, le=28800)
+
+    @model_validator(mode="after")
+    def _check_update(self) -> Self:
+        if self.strategy == "all_at_once" and "batch_size" in self.model_fields_set:
+            raise ValueError("batch_size applies to rolling and canary updates; remove it for all_at_once")
+        return self
+
+    @property
+    def explicit(self) -> bool:
+        """Whether the config chose the strategy or batch, rather than taking the defaults."""
+        return bool({"strategy", "batch_size"} & self.model_fields_set)
+
+
+class PrefixAwareRoutingSpec(Spec):
+    """PrefixAwareRoutingConfig: both values are required by SageMaker with routing_strategy PREFIX_AWARE.
+
+    ``prefix_length`` counts characters of the messages' text on the OpenAI-compatible route; cover the
+    shared system prompt plus enough of each conversation to spread load (botocore's documentation).
+    """
+
+    prefix_length: int = Field(ge=1024, le=65536)
+    concurrency_threshold: int = Field(ge=1, le=1024)
+
+
+_ML_RESERVATION_ARN = re.compile(
+    r"^arn:aws[a-z-]*:sagemaker:(?P<region>[a-z0-9-]*):\d{12}:[a-z0-9-]{1,14}/[\w.-]+$"
+)
+
+
+class CapacityReservationSpec(Spec):
+    """An ML capacity reservation or training plan the endpoint's instances launch into, and only into."""
+
+    ml_reservation_arn: str
+
+    @model_validator(mode="after")
+    def _check_reservation(self) -> Self:
+        if not _ML_RESERVATION_ARN.match(self.ml_reservation_arn):
+            raise ValueError(
+                f"ml_reservation_arn: {self.ml_reservation_arn!r} is not a SageMaker reservation ARN like "
+                "arn:aws:sagemaker:us-east-1:123456789012:training-plan/my-plan"
+            )
+        return self
+
+    @property
+    def region(self) -> str:
+        match = _ML_RESERVATION_ARN.match(self.ml_reservation_arn)
+        assert match is not None  # checked by the validator
+        return match["region"]

@@ -1,8 +1,10 @@
 """A single-model vLLM endpoint, and what every kind of endpoint in the kit shares."""
 
+from collections.abc import Sequence
 from typing import cast
 
 from aws_cdk import ArnFormat, RemovalPolicy, Stack
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
@@ -11,6 +13,7 @@ from constructs import Construct
 
 from sagemaker_openai.config import DeploymentBase, LogsSpec, SingleModelConfig
 from sagemaker_openai.constructs._nag import HIPAA, NIST_R5, acknowledge
+from sagemaker_openai.constructs.deployment import describe_alarms_statement, endpoint_deployment_config
 from sagemaker_openai.constructs.execution_role import ExecutionRole, WeightsLocation
 from sagemaker_openai.constructs.image import VllmImage
 from sagemaker_openai.constructs.invoker import InvokerPolicy
@@ -49,6 +52,41 @@ def log_group(
     acknowledge(group, "CloudWatchLogGroupEncrypted", why, packs=(NIST_R5, HIPAA))
     resource.add_metadata("checkov", {"skip": [{"id": "CKV_AWS_158", "comment": why}]})
     return group
+
+
+def routing_config(props: DeploymentBase) -> sagemaker.CfnEndpointConfig.RoutingConfigProperty:
+    prefix = props.prefix_aware_routing
+    return sagemaker.CfnEndpointConfig.RoutingConfigProperty(
+        routing_strategy=props.routing_strategy,
+        prefix_aware_routing_config=(
+            sagemaker.CfnEndpointConfig.PrefixAwareRoutingConfigProperty(
+                prefix_length=prefix.prefix_length, concurrency_threshold=prefix.concurrency_threshold
+            )
+            if prefix is not None
+            else None
+        ),
+    )
+
+
+def capacity_reservation_config(
+    props: DeploymentBase,
+) -> sagemaker.CfnEndpointConfig.CapacityReservationConfigProperty | None:
+    if props.capacity_reservation is None:
+        return None
+    return sagemaker.CfnEndpointConfig.CapacityReservationConfigProperty(
+        capacity_reservation_preference="capacity-reservations-only",  # the one value SageMaker has
+        ml_reservation_arn=props.capacity_reservation.ml_reservation_arn,
+    )
+
+
+def metrics_config(props: DeploymentBase) -> sagemaker.CfnEndpointConfig.MetricsConfigProperty:
+    """Written out in full, so that AWS's defaults (detailed observability on) never apply unseen."""
+    monitoring = props.monitoring
+    return sagemaker.CfnEndpointConfig.MetricsConfigProperty(
+        enable_detailed_observability=monitoring.detailed_observability,
+        enable_enhanced_metrics=monitoring.enhanced_metrics,
+        metric_publish_frequency_in_seconds=monitoring.metric_publish_frequency_seconds,
+    )
 
 
 def sagemaker_arn(scope: Construct, resource: str, name: str) -> str:
@@ -149,6 +187,14 @@ class VllmEndpoint(OpenAIEndpointBase):
             weights=[WeightsLocation(*location)] if location else [],
         )
         self.model = VllmModel(self, "Model", spec=props.model, image=self.image, role=self.execution_role)
+        pools = (
+            [
+                sagemaker.CfnEndpointConfig.InstancePoolProperty(instance_type=name, priority=index)
+                for index, name in enumerate(props.instance_types, start=1)
+            ]
+            if props.instance_pools
+            else None
+        )
         self.endpoint_config = sagemaker.CfnEndpointConfig(
             self,
             "EndpointConfig",
@@ -156,17 +202,20 @@ class VllmEndpoint(OpenAIEndpointBase):
                 sagemaker.CfnEndpointConfig.ProductionVariantProperty(
                     variant_name=VARIANT_NAME,
                     model_name=self.model.model_name,
-                    instance_type=props.instance_type,
+                    # With pools, the types and their order are the pools' (priority 1 first).
+                    instance_type=None if pools else props.instance_type,
+                    instance_pools=pools,
+                    variant_instance_provision_timeout_in_seconds=props.instance_provision_timeout_seconds,
                     initial_instance_count=props.instance_count,
                     initial_variant_weight=1.0,
                     container_startup_health_check_timeout_in_seconds=props.startup_health_check_timeout_seconds,
                     model_data_download_timeout_in_seconds=props.model_data_download_timeout_seconds,
                     inference_ami_version=self.image.inference_ami_version,
-                    routing_config=sagemaker.CfnEndpointConfig.RoutingConfigProperty(
-                        routing_strategy=props.routing_strategy
-                    ),
+                    routing_config=routing_config(props),
+                    capacity_reservation_config=capacity_reservation_config(props),
                 )
             ],
+            metrics_config=metrics_config(props),
         )
         self._acknowledge_kms(self.endpoint_config, props.instance_type)
         self._create_endpoint(props, self.endpoint_config)
@@ -177,6 +226,15 @@ class VllmEndpoint(OpenAIEndpointBase):
             restrict_bearer_token_to_account=props.invoker.restrict_bearer_token_to_account,
         )
         self.served_model_name = props.model.served_name
+        self.props = props
+
+    def set_update_policy(self, rollback_alarms: Sequence[cloudwatch.IAlarm]) -> None:
+        """The endpoint's DeploymentConfig, rolled back by ``rollback_alarms`` (which it then waits for)."""
+        self.endpoint.deployment_config = endpoint_deployment_config(
+            self.props.update, self.props.update_strategy, rollback_alarms
+        )
+        if rollback_alarms:
+            self.execution_role.policy.add_statements(describe_alarms_statement(rollback_alarms))
 
     @property
     def openai_base_url(self) -> str:

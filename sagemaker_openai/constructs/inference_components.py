@@ -1,12 +1,24 @@
 """An endpoint that hosts several vLLM models as inference components, each at its own URL."""
 
+from collections.abc import Mapping, Sequence
+
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from sagemaker_openai import naming
 from sagemaker_openai.config import ComponentSpec, DeploymentBase, InferenceComponentConfig, LogsSpec
-from sagemaker_openai.constructs.endpoint import VARIANT_NAME, OpenAIEndpointBase, log_group, sagemaker_arn
+from sagemaker_openai.constructs.deployment import component_deployment_config, describe_alarms_statement
+from sagemaker_openai.constructs.endpoint import (
+    VARIANT_NAME,
+    OpenAIEndpointBase,
+    capacity_reservation_config,
+    log_group,
+    metrics_config,
+    routing_config,
+    sagemaker_arn,
+)
 from sagemaker_openai.constructs.execution_role import ExecutionRole, WeightsLocation
 from sagemaker_openai.constructs.image import VllmImage
 from sagemaker_openai.constructs.invoker import InvokerPolicy
@@ -15,6 +27,20 @@ from sagemaker_openai.constructs.scaling import ComponentScaling
 from sagemaker_openai.constructs.urls import openai_base_url
 
 COMPONENT_LOG_GROUP = "/aws/sagemaker/InferenceComponents/{name}"
+Ic = sagemaker.CfnInferenceComponent
+# Copy counts of any two Availability Zones differ by at most this (AvailabilityZoneBalance.MaxImbalance).
+ZONE_MAX_IMBALANCE = 1
+
+
+def _zone_balance() -> sagemaker.CfnInferenceComponent.InferenceComponentSchedulingConfigProperty:
+    """Spread copies over instances and zones; PERMISSIVE (the one mode) still places a copy that
+    cannot be balanced rather than leaving it unplaced."""
+    return Ic.InferenceComponentSchedulingConfigProperty(
+        placement_strategy="SPREAD",
+        availability_zone_balance=Ic.InferenceComponentAvailabilityZoneBalanceProperty(
+            enforcement_mode="PERMISSIVE", max_imbalance=ZONE_MAX_IMBALANCE
+        ),
+    )
 
 
 class InferenceComponent(Construct):
@@ -33,6 +59,7 @@ class InferenceComponent(Construct):
         defaults: DeploymentBase,
         logs: LogsSpec,
         field: str,
+        balance_zones: bool,
         encryption_key: kms.IKey | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -70,6 +97,12 @@ class InferenceComponent(Construct):
                         or defaults.model_data_download_timeout_seconds
                     ),
                 ),
+                data_cache_config=(
+                    Ic.InferenceComponentDataCacheConfigProperty(enable_caching=spec.data_cache)
+                    if spec.data_cache is not None
+                    else None
+                ),
+                scheduling_config=_zone_balance() if balance_zones else None,
             ),
             runtime_config=sagemaker.CfnInferenceComponent.InferenceComponentRuntimeConfigProperty(
                 copy_count=spec.copies.initial
@@ -132,16 +165,25 @@ class InferenceComponentEndpoint(OpenAIEndpointBase):
                     instance_type=props.instance_type,
                     initial_instance_count=props.instance_count,
                     inference_ami_version=self.image.inference_ami_version,
-                    routing_config=sagemaker.CfnEndpointConfig.RoutingConfigProperty(
-                        routing_strategy=props.routing_strategy
-                    ),
+                    routing_config=routing_config(props),
+                    capacity_reservation_config=capacity_reservation_config(props),
                     managed_instance_scaling=sagemaker.CfnEndpointConfig.ManagedInstanceScalingProperty(
                         status="ENABLED",
                         min_instance_count=scaling.min_instances,
                         max_instance_count=scaling.max_instances,
+                        scale_in_policy=(
+                            sagemaker.CfnEndpointConfig.ScaleInPolicyProperty(
+                                strategy=scale_in.strategy,
+                                maximum_step_size=scale_in.maximum_step_size,
+                                cooldown_in_minutes=scale_in.cooldown_minutes,
+                            )
+                            if (scale_in := scaling.scale_in_policy) is not None
+                            else None
+                        ),
                     ),
                 )
             ],
+            metrics_config=metrics_config(props),
         )
         self._acknowledge_kms(self.endpoint_config, props.instance_type)
         self._create_endpoint(props, self.endpoint_config)
@@ -157,10 +199,12 @@ class InferenceComponentEndpoint(OpenAIEndpointBase):
                 defaults=props,
                 logs=props.logs,
                 field=f"models[{index}]",
+                balance_zones=props.balances_zones,
                 encryption_key=encryption_key,
             )
             for index, model in enumerate(props.models)
         }
+        self.props = props
         allowed = props.invoker.models if props.invoker.models is not None else list(self.components)
         self.invoker_policy = InvokerPolicy(
             self,
@@ -168,6 +212,20 @@ class InferenceComponentEndpoint(OpenAIEndpointBase):
             invoke_arns=[self.endpoint_arn, *(self.components[key].arn for key in allowed)],
             restrict_bearer_token_to_account=props.invoker.restrict_bearer_token_to_account,
         )
+
+    def set_update_policy(self, rollback_alarms: Mapping[str | None, Sequence[cloudwatch.IAlarm]]) -> None:
+        """Each component that can roll (its batch is 5% to 50% of its copies) gets a rolling
+        DeploymentConfig, rolled back by its own alarms; the others keep SageMaker's default."""
+        watched: list[cloudwatch.IAlarm] = []
+        for model in self.props.models:
+            if not self.props.rolls(model):
+                continue
+            component = self.components[model.key]
+            alarms = list(rollback_alarms.get(component.component_name, ()))
+            component.resource.deployment_config = component_deployment_config(self.props.update, alarms)
+            watched += alarms
+        if watched:
+            self.execution_role.policy.add_statements(describe_alarms_statement(watched))
 
     def openai_base_url(self, model_key: str) -> str:
         return openai_base_url(self.endpoint_name, self.components[model_key].component_name)

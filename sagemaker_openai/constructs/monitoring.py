@@ -57,11 +57,15 @@ class ScalingTarget:
 class EndpointMonitoring(Construct):
     """Alarms for one endpoint (single-model) or for each of its components, notified through SNS.
 
-    Single-model: 5xx errors, ModelLatency p99, DiskUtilization and GPUUtilization divided by the GPU
-    count. Inference components: 5xx errors, latency, normalized GPU utilization and
+    Single-model: the 5xx error rate (metric math over Invocation5XXErrors and Invocations), ModelLatency
+    p99 and DiskUtilization. Inference components: the 5xx error rate, latency and
     NoCapacityInvocationFailures per component (not for one that scales to zero copies, where each
-    wake-up starts with such a failure), and the endpoint's DiskUtilization. GPU memory is on the
-    dashboard only: vLLM reserves ``gpu_memory_utilization`` of it at start, so an alarm would always fire.
+    wake-up starts with such a failure), and the endpoint's DiskUtilization. The error-rate and latency
+    alarms are also the ``rollback_alarms`` of updates. GPU use and GPU memory are on the dashboard
+    only: vLLM keeps a busy GPU near 100% and reserves ``gpu_memory_utilization`` of its memory at
+    start, so an alarm on either would say nothing about health. The LLM metrics of detailed
+    observability (time to first token, queue depth, KV cache) are OpenTelemetry metrics queried with
+    PromQL, whose names AWS's pages do not give; the kit has no alarm on them.
     """
 
     def __init__(
@@ -83,6 +87,8 @@ class EndpointMonitoring(Construct):
         self.variant = {"EndpointName": endpoint_name, "VariantName": variant_name}
         self.gpus = instance.gpus
         self.alarms: list[cloudwatch.Alarm] = []
+        # The alarms that roll an update back, by component name (None: the single-model endpoint).
+        self.rollback_alarms: dict[str | None, list[cloudwatch.Alarm]] = {}
         self.topic: sns.ITopic | None = self._topic(encryption_key)
         if spec.alarms:
             self._add_alarms(components)
@@ -151,16 +157,17 @@ class EndpointMonitoring(Construct):
         )
         for prefix, component, scales_to_zero in targets:
             name = component or self.endpoint_name
-            self._alarm(
-                f"{prefix}Errors5xx",
-                self._invocation_metric("Invocation5XXErrors", "Sum", component),
-                threshold=thresholds.invocation_5xx_errors,
+            rate = thresholds.invocation_5xx_error_rate_percent
+            errors = self._alarm(
+                f"{prefix}ErrorRate5xx",
+                self._error_rate(component),
+                threshold=rate,
                 periods=1,
-                name=f"{name}-5xx-errors",
-                description=f"{name}: {thresholds.invocation_5xx_errors} or more 5xx responses in 5 minutes",
+                name=f"{name}-5xx-error-rate",
+                description=f"{name}: {rate:g}% or more of the requests got a 5xx response in 5 minutes",
             )
             latency = thresholds.model_latency_p99_seconds
-            self._alarm(
+            slow = self._alarm(
                 f"{prefix}LatencyP99",
                 self._invocation_metric("ModelLatency", "p99", component),
                 threshold=latency * MICROSECONDS_PER_SECOND,
@@ -168,20 +175,7 @@ class EndpointMonitoring(Construct):
                 name=f"{name}-latency-p99",
                 description=f"{name}: model latency p99 above {latency:g} s for 15 minutes",
             )
-            gpu = thresholds.gpu_utilization_percent
-            gpu_metric: cloudwatch.IMetric = (
-                self._component_metric("GPUUtilizationNormalized", component)
-                if component
-                else self._gpu_share("GPUUtilization")
-            )
-            self._alarm(
-                f"{prefix}GpuUtilization",
-                gpu_metric,
-                threshold=gpu,
-                periods=3,
-                name=f"{name}-gpu-utilization",
-                description=f"{name}: GPU utilization above {gpu:g}% for 15 minutes; add capacity",
-            )
+            self.rollback_alarms[component] = [errors, slow]
             # At zero copies every first request fails by design (and wakes the component up).
             if component and not scales_to_zero:
                 failures = thresholds.no_capacity_invocation_failures
@@ -203,6 +197,18 @@ class EndpointMonitoring(Construct):
             description=f"{self.endpoint_name}: an instance's disk is more than {disk:g}% full",
         )
 
+    def _error_rate(self, component: str | None) -> cloudwatch.MathExpression:
+        """Invocation5XXErrors per 100 Invocations; no requests is no error (0, not missing data)."""
+        return cloudwatch.MathExpression(
+            expression="IF(invocations > 0, 100 * errors / invocations, 0)",
+            using_metrics={
+                "errors": self._invocation_metric("Invocation5XXErrors", "Sum", component),
+                "invocations": self._invocation_metric("Invocations", "Sum", component),
+            },
+            label="5xx responses (% of requests)",
+            period=PERIOD,
+        )
+
     def _alarm(
         self,
         construct_id: str,
@@ -212,7 +218,7 @@ class EndpointMonitoring(Construct):
         periods: int,
         name: str,
         description: str,
-    ) -> None:
+    ) -> cloudwatch.Alarm:
         alarm = cloudwatch.Alarm(
             self,
             construct_id,
@@ -239,6 +245,7 @@ class EndpointMonitoring(Construct):
                 packs=(NIST_R5, HIPAA),
             )
         self.alarms.append(alarm)
+        return alarm
 
     def _topic(self, encryption_key: kms.IKey | None) -> sns.ITopic | None:
         if self.spec.sns_topic_arn is not None:

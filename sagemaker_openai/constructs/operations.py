@@ -114,7 +114,7 @@ def add_operations(
             scaling[model.key] = ScalingTarget(
                 "ConcurrentRequestsPerCopy", "Maximum", model.copies.target_concurrent_requests_per_copy
             )
-    return EndpointMonitoring(
+    monitoring = EndpointMonitoring(
         scope,
         "Monitoring",
         spec=config.monitoring,
@@ -125,3 +125,9 @@ def add_operations(
         scaling=scaling,
         encryption_key=encryption_key(key),
     )
+    if isinstance(endpoint, VllmEndpoint):
+        endpoint.set_update_policy(monitoring.rollback_alarms.get(None, []))
+    else:
+        assert isinstance(endpoint, InferenceComponentEndpoint)
+        endpoint.set_update_policy(monitoring.rollback_alarms)
+    return monitoring

@@ -8,6 +8,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from sagemaker_openai import images
+from sagemaker_openai.config import InferenceComponentConfig, KitConfig, SingleModelConfig
 from sagemaker_openai.preflight.report import Context, Finding, error_code, info, needs, ok, problem
 
 BOOTSTRAP_VERSION_PARAMETER = "/cdk-bootstrap/hnb659fds/version"
@@ -123,7 +124,25 @@ def _instances_in_use(ctx: Context, instance_type: str) -> tuple[int, bool]:
 
 
 def check_quota(ctx: Context) -> list[Finding]:
-    instance_type = ctx.config.instance_type
+    """The quota of instance_type, then of each fallback pool, against what the config can run."""
+    config = ctx.config
+    findings: list[Finding] = []
+    for instance_type in config.instance_types:
+        findings += _check_type_quota(ctx, instance_type, primary=instance_type == config.instance_type)
+    return findings
+
+
+def _update_needs(config: KitConfig) -> str:
+    """How an update of this config holds more instances than it serves with, for the quota message."""
+    if isinstance(config, SingleModelConfig):
+        if config.update_strategy == "rolling":
+            return f"a rolling update adds a batch of {config.update.batch_size} before it removes one"
+        kind = "a canary" if config.update_strategy == "canary" else "all at once"
+        return f"a blue/green update ({kind}) starts a whole new fleet first"
+    return "an endpoint-config change (blue/green) starts a whole new fleet first"
+
+
+def _check_type_quota(ctx: Context, instance_type: str, *, primary: bool) -> list[Finding]:
     name = "quota"
     limit = _quota_limit(ctx, instance_type)
     if limit is None:
@@ -150,13 +169,19 @@ def check_quota(ctx: Context) -> list[Finding]:
             )
         ]
     findings = [ok(name, summary)]
-    if exists and needed * 2 > free:
+    # An update holds old and new instances at once: twice the fleet for blue/green, one batch more
+    # for rolling (ctx.config.update_peak_instance_count). Inference components roll copies within
+    # max_instances; only a change of the endpoint config itself starts a second fleet.
+    peak = ctx.config.update_peak_instance_count
+    if isinstance(ctx.config, InferenceComponentConfig):
+        peak = 2 * needed
+    if primary and exists and peak > free:
         findings.append(
             info(
                 name,
-                f"endpoint {ctx.config.endpoint_name} exists: an update that replaces its instances "
-                f"(blue/green, SageMaker's default) starts the new ones first, needing up to {needed * 2} "
-                "for a while",
+                f"endpoint {ctx.config.endpoint_name} exists: {_update_needs(ctx.config)}, needing up to "
+                f"{peak} for a while; request an increase to at least {used + peak} before changing "
+                "the model",
             )
         )
     return findings

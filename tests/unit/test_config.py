@@ -227,7 +227,8 @@ VALIDATORS: dict[str, tuple[dict[str, Any], str]] = {
     ),
     "routing-strategy": (
         {"routing_strategy": "ROUND_ROBIN"},
-        "routing_strategy: Input should be 'LEAST_OUTSTANDING_REQUESTS' or 'RANDOM' (got 'ROUND_ROBIN')",
+        "routing_strategy: Input should be 'LEAST_OUTSTANDING_REQUESTS', 'RANDOM' or 'PREFIX_AWARE' "
+        "(got 'ROUND_ROBIN')",
     ),
     "component-parallelism": (
         {

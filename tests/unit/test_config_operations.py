@@ -31,9 +31,11 @@ def test_operations_defaults_keep_the_default_deploy_cheap() -> None:
     )
     assert config.monitoring == MonitoringSpec(alarms=True, dashboard=False)
     thresholds = config.monitoring.thresholds
-    assert (thresholds.invocation_5xx_errors, thresholds.model_latency_p99_seconds) == (5, 30.0)
-    assert (thresholds.disk_utilization_percent, thresholds.gpu_utilization_percent) == (80.0, 90.0)
-    assert thresholds.no_capacity_invocation_failures == 1
+    assert (thresholds.invocation_5xx_error_rate_percent, thresholds.model_latency_p99_seconds) == (5.0, 30.0)
+    assert (thresholds.disk_utilization_percent, thresholds.no_capacity_invocation_failures) == (80.0, 1)
+    monitoring = config.monitoring
+    assert (monitoring.detailed_observability, monitoring.enhanced_metrics) == (False, False)
+    assert monitoring.metric_publish_frequency_seconds == 60
 
 
 def test_valid_operations_fields_parse() -> None:
@@ -45,7 +47,7 @@ def test_valid_operations_fields_parse() -> None:
             "monitoring": {
                 "dashboard": True,
                 "create_sns_topic": True,
-                "thresholds": {"invocation_5xx_errors": 1},
+                "thresholds": {"invocation_5xx_error_rate_percent": 1},
             },
             "kms": {"key_arn": KEY},
             "region": "us-east-1",
@@ -56,7 +58,7 @@ def test_valid_operations_fields_parse() -> None:
     assert config.vpc.subnet_ids == SUBNETS
     assert config.autoscaling is not None
     assert config.autoscaling.scale_in_cooldown_seconds == 300
-    assert config.monitoring.thresholds.invocation_5xx_errors == 1
+    assert config.monitoring.thresholds.invocation_5xx_error_rate_percent == 1
 
 
 @pytest.mark.parametrize(
@@ -114,7 +116,7 @@ def test_hub_model_in_the_created_vpc_points_to_stage_weights() -> None:
 
 
 def test_hub_model_in_existing_subnets_warns_about_the_internet_route() -> None:
-    config = parse_config({"vpc": {"subnet_ids": SUBNETS, "security_group_ids": SG}})
+    config = parse_config({"instance_count": 2, "vpc": {"subnet_ids": SUBNETS, "security_group_ids": SG}})
     assert collect_warnings(config) == [
         "model.hf_model_id: the container downloads from the Hugging Face Hub through vpc.subnet_ids, "
         "which need a NAT route to the internet; or stage the weights with `sagemaker-openai stage-weights`"
@@ -179,8 +181,24 @@ def test_autoscaling_is_single_model_only() -> None:
             "arn:aws:sns:us-east-1:123456789012:alerts",
         ),
         (
-            {"thresholds": {"gpu_utilization_percent": 150}},
-            "monitoring.thresholds.gpu_utilization_percent: Input should be less than or equal to 100",
+            {"thresholds": {"invocation_5xx_error_rate_percent": 150}},
+            "monitoring.thresholds.invocation_5xx_error_rate_percent: Input should be less than or equal to "
+            "100",
+        ),
+        (
+            {"thresholds": {"gpu_utilization_percent": 90}},
+            "monitoring.thresholds: gpu_utilization_percent was replaced: GPU utilization is on the "
+            "dashboard "
+            "only (vLLM keeps a busy GPU near 100% by design); remove it",
+        ),
+        (
+            {"thresholds": {"invocation_5xx_errors": 5}},
+            "monitoring.thresholds: invocation_5xx_errors was replaced: the 5xx alarm is an error rate now; "
+            "set invocation_5xx_error_rate_percent",
+        ),
+        (
+            {"metric_publish_frequency_seconds": 15},
+            "monitoring.metric_publish_frequency_seconds: Input should be 10, 30, 60, 120, 180, 240 or 300",
         ),
         ({"thresholds": {"latency": 1}}, "monitoring.thresholds.latency: unknown field; allowed here: "),
     ],

@@ -17,8 +17,11 @@ def log_arns(*groups: str) -> list[dict[str, Any]]:
     return [arn_join("logs", f":log-group:{g}{suffix}") for g in groups for suffix in ("", ":log-stream:*")]
 
 
-def execution_statements(s: Synthesized, log_groups: list[str]) -> list[dict[str, Any]]:
-    """Pull the DLC image from its region's registry, write these log groups, put metrics: nothing more."""
+def execution_statements(
+    s: Synthesized, log_groups: list[str], rollback_alarms: list[str] | None = None
+) -> list[dict[str, Any]]:
+    """Pull the DLC image from its region's registry, write these log groups, put metrics, and read the
+    rollback alarms of updates (by logical ID), which SageMaker reads with this role: nothing more."""
     mapping_id = next(iter(s.template["Mappings"]))
     registry = {"Fn::FindInMap": [mapping_id, {"Ref": "AWS::Region"}, "account"]}
     return [
@@ -41,4 +44,16 @@ def execution_statements(s: Synthesized, log_groups: list[str]) -> list[dict[str
             "Resource": log_arns(*log_groups),
         },
         {"Sid": "PutMetrics", "Effect": "Allow", "Action": "cloudwatch:PutMetricData", "Resource": "*"},
+        *(
+            [
+                {
+                    "Sid": "DescribeRollbackAlarms",
+                    "Effect": "Allow",
+                    "Action": "cloudwatch:DescribeAlarms",
+                    "Resource": [{"Fn::GetAtt": [alarm, "Arn"]} for alarm in rollback_alarms],
+                }
+            ]
+            if rollback_alarms
+            else []
+        ),
     ]

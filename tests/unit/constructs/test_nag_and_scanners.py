@@ -111,12 +111,7 @@ def test_each_acknowledgment_of_the_default_stack_is_on_its_resource(synth: Synt
     } | {
         # Alarms are on by default and notify nobody until monitoring names or creates a topic.
         (f"qwen3-4b/Monitoring/{alarm}", f"{pack}-CloudWatchAlarmAction")
-        for alarm in (
-            "EndpointErrors5xx",
-            "EndpointLatencyP99",
-            "EndpointGpuUtilization",
-            "EndpointDiskUtilization",
-        )
+        for alarm in ("EndpointErrorRate5xx", "EndpointLatencyP99", "EndpointDiskUtilization")
         for pack in ("NIST.800.53.R5", "HIPAA.Security")
     }
 

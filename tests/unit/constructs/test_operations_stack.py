@@ -57,7 +57,7 @@ def test_variant_autoscaling_tracks_concurrency_and_keeps_the_count_on_redeploy(
     target_id, target = _only(prod.template, "AWS::ApplicationAutoScaling::ScalableTarget")
     assert target["Properties"] == {
         "MaxCapacity": 4,
-        "MinCapacity": 1,
+        "MinCapacity": 2,
         "ResourceId": "endpoint/qwen3-4b-prod/variant/AllTraffic",
         "ScalableDimension": "sagemaker:variant:DesiredInstanceCount",
         "ServiceNamespace": "sagemaker",
@@ -146,26 +146,44 @@ def _alarms(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
     }
 
 
+def _error_rate_metrics(dimensions: list[dict[str, str]]) -> list[dict[str, Any]]:
+    """The 5xx alarm's metric math: errors per 100 requests, and 0 (not missing) with no requests."""
+    return [
+        {
+            "Expression": "IF(invocations > 0, 100 * errors / invocations, 0)",
+            "Id": "expr_1",
+            "Label": "5xx responses (% of requests)",
+            "ReturnData": True,
+        },
+        *(
+            {
+                "Id": metric_id,
+                "MetricStat": {
+                    "Metric": {"Dimensions": dimensions, "MetricName": name, "Namespace": "AWS/SageMaker"},
+                    "Period": 300,
+                    "Stat": "Sum",
+                },
+                "ReturnData": False,
+            }
+            for metric_id, name in (("errors", "Invocation5XXErrors"), ("invocations", "Invocations"))
+        ),
+    ]
+
+
 def test_single_model_alarms_have_their_metrics_and_thresholds(prod: Synthesized) -> None:
     alarms = _alarms(prod.template)
     assert sorted(alarms) == [
-        "qwen3-4b-prod-5xx-errors",
+        "qwen3-4b-prod-5xx-error-rate",
         "qwen3-4b-prod-disk-utilization",
-        "qwen3-4b-prod-gpu-utilization",
         "qwen3-4b-prod-latency-p99",
-    ]
+    ], "GPU utilization is on the dashboard only"
     variant = [
         {"Name": "EndpointName", "Value": "qwen3-4b-prod"},
         {"Name": "VariantName", "Value": "AllTraffic"},
     ]
-    errors = alarms["qwen3-4b-prod-5xx-errors"]
-    assert (errors["Namespace"], errors["MetricName"], errors["Statistic"], errors["Period"]) == (
-        "AWS/SageMaker",
-        "Invocation5XXErrors",
-        "Sum",
-        300,
-    )
-    assert (errors["Dimensions"], errors["Threshold"], errors["EvaluationPeriods"]) == (variant, 5, 1)
+    errors = alarms["qwen3-4b-prod-5xx-error-rate"]
+    assert errors["Metrics"] == _error_rate_metrics(variant)
+    assert (errors["Threshold"], errors["EvaluationPeriods"], errors["DatapointsToAlarm"]) == (5, 1, 1)
     assert errors["TreatMissingData"] == "notBreaching"
     latency = alarms["qwen3-4b-prod-latency-p99"]
     assert (latency["MetricName"], latency["ExtendedStatistic"], latency["Threshold"]) == (
@@ -180,20 +198,11 @@ def test_single_model_alarms_have_their_metrics_and_thresholds(prod: Synthesized
         "Maximum",
         80,
     )
-    gpu = alarms["qwen3-4b-prod-gpu-utilization"]
-    expression, metric = gpu["Metrics"]
-    assert expression["Expression"] == "gpuutilization / 1", "ml.g6.2xlarge has one GPU"
-    assert metric["MetricStat"]["Metric"] == {
-        "Namespace": "/aws/sagemaker/Endpoints",
-        "MetricName": "GPUUtilization",
-        "Dimensions": variant,
-    }
-    assert (gpu["Threshold"], gpu["EvaluationPeriods"], gpu["DatapointsToAlarm"]) == (90, 3, 3)
     topic_id, _ = _only(prod.template, "AWS::SNS::Topic")
     for alarm in alarms.values():
         assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
         assert alarm["AlarmActions"] == alarm["OKActions"] == [{"Ref": topic_id}]
-    assert not [name for name in alarms if "memory" in name], "GPU memory is on the dashboard only"
+    assert not [name for name in alarms if "memory" in name or "gpu" in name], "GPU is on the dashboard only"
 
 
 def test_component_alarms_use_component_metrics(synth: Synth) -> None:
@@ -205,27 +214,21 @@ def test_component_alarms_use_component_metrics(synth: Synth) -> None:
             *(
                 f"two-models-{key}-{kind}"
                 for key in ("qwen3-4b", "qwen3-1-7b")
-                for kind in ("5xx-errors", "latency-p99", "gpu-utilization", "no-capacity")
+                for kind in ("5xx-error-rate", "latency-p99", "no-capacity")
             ),
         ]
     )
     component = [{"Name": "InferenceComponentName", "Value": "two-models-qwen3-4b"}]
-    gpu = alarms["two-models-qwen3-4b-gpu-utilization"]
-    assert (gpu["Namespace"], gpu["MetricName"], gpu["Dimensions"]) == (
-        "/aws/sagemaker/InferenceComponents",
-        "GPUUtilizationNormalized",
-        component,
-    )
     no_capacity = alarms["two-models-qwen3-4b-no-capacity"]
     assert (no_capacity["MetricName"], no_capacity["Dimensions"], no_capacity["Threshold"]) == (
         "NoCapacityInvocationFailures",
         component,
         1,
     )
-    assert alarms["two-models-qwen3-1-7b-5xx-errors"]["Dimensions"] == [
-        {"Name": "InferenceComponentName", "Value": "two-models-qwen3-1-7b"}
-    ]
-    assert "AlarmActions" not in gpu, "no topic configured"
+    assert alarms["two-models-qwen3-1-7b-5xx-error-rate"]["Metrics"] == _error_rate_metrics(
+        [{"Name": "InferenceComponentName", "Value": "two-models-qwen3-1-7b"}]
+    )
+    assert "AlarmActions" not in no_capacity, "no topic configured"
 
 
 def test_dashboard_and_its_url(prod: Synthesized) -> None:

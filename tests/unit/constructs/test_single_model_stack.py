@@ -48,7 +48,7 @@ def _logical_id(s: Synthesized, resource_type: str) -> str:
 def test_resources_are_exactly_the_promised_ones(default: Synthesized) -> None:
     types = sorted(v["Type"] for v in default.template["Resources"].values())
     assert types == [
-        *["AWS::CloudWatch::Alarm"] * 4,
+        *["AWS::CloudWatch::Alarm"] * 3,
         "AWS::IAM::ManagedPolicy",
         "AWS::IAM::ManagedPolicy",
         "AWS::IAM::Role",
@@ -129,7 +129,9 @@ def test_no_resource_is_retained_on_destroy(default: Synthesized) -> None:
 
 def test_execution_role_policy_is_exactly_least_privilege(default: Synthesized) -> None:
     assert default.policy_statements("SageMaker execution role") == execution_statements(
-        default, ["/aws/sagemaker/Endpoints/qwen3-4b"]
+        default,
+        ["/aws/sagemaker/Endpoints/qwen3-4b"],
+        rollback_alarms=["MonitoringEndpointErrorRate5xxDF4EC083", "MonitoringEndpointLatencyP99CE50FCAE"],
     )
 
 

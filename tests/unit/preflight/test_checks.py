@@ -170,8 +170,31 @@ def test_quota_falls_back_to_the_default_value_and_ignores_other_types() -> None
     assert _lines(findings) == [
         "ok       quota: 'ml.g6.2xlarge for endpoint usage' is 1, other endpoints use 0, this config "
         "needs up to 1",
-        "info     quota: endpoint qwen3-4b exists: an update that replaces its instances (blue/green, "
-        "SageMaker's default) starts the new ones first, needing up to 2 for a while",
+        "info     quota: endpoint qwen3-4b exists: a blue/green update (all at once) starts a whole new "
+        "fleet first, needing up to 2 for a while; request an increase to at least 2 before changing the "
+        "model",
+    ]
+
+
+def test_quota_of_a_rolling_update_is_one_batch_more_and_each_pool_is_checked() -> None:
+    with stubs() as aws:
+        for instance_type, value in (("ml.g6.2xlarge", 3.0), ("ml.g6e.2xlarge", 1.0)):
+            quotas = [{"QuotaName": f"{instance_type} for endpoint usage", "Value": value}]
+            aws["service-quotas"].add_response(
+                "list_service_quotas", {"Quotas": quotas}, {"ServiceCode": "sagemaker"}
+            )
+            _list_endpoints(aws, ("qwen3-4b", "InService"))
+        findings = account.check_quota(
+            aws.context({"instance_count": 3, "instance_pools": ["ml.g6e.2xlarge"]})
+        )
+    assert _lines(findings) == [
+        "ok       quota: 'ml.g6.2xlarge for endpoint usage' is 3, other endpoints use 0, this config needs "
+        "up to 3",
+        "info     quota: endpoint qwen3-4b exists: a rolling update adds a batch of 1 before it removes one, "
+        "needing up to 4 for a while; request an increase to at least 4 before changing the model",
+        "PROBLEM  quota: 'ml.g6e.2xlarge for endpoint usage' is 1, other endpoints use 0, this config needs "
+        "up to 3: request an increase to at least 3 in the Service Quotas console (Amazon SageMaker), or "
+        "lower the instance count",
     ]
 
 
