@@ -10,7 +10,16 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
 from sagemaker_openai.config import KitConfig
-from sagemaker_openai.preflight import account, keys, logs, network, pricing, principals, weights
+from sagemaker_openai.preflight import (
+    account,
+    keys,
+    logs,
+    network,
+    observability,
+    pricing,
+    principals,
+    weights,
+)
 from sagemaker_openai.preflight.report import Context, Finding, Skipped, error_code, problem, skipped
 
 Check = Callable[[Context], list[Finding]]
@@ -26,6 +35,7 @@ CHECKS: tuple[tuple[str, Check], ...] = (
     ("trusted principals", principals.check_trusted_principals),
     ("log groups", logs.check_log_groups),
     ("cost", pricing.check_cost),
+    ("observability", observability.check_observability),
 )
 
 

@@ -10,7 +10,17 @@ import pytest
 from botocore.response import StreamingBody
 from botocore.stub import ANY
 
-from sagemaker_openai.preflight import Status, account, keys, logs, network, pricing, principals, weights
+from sagemaker_openai.preflight import (
+    Status,
+    account,
+    keys,
+    logs,
+    network,
+    observability,
+    pricing,
+    principals,
+    weights,
+)
 from sagemaker_openai.preflight.report import Finding
 from sagemaker_openai.preflight.runner import run_check
 
@@ -570,3 +580,19 @@ def test_no_listed_price_says_so_without_a_number() -> None:
         "1 x ml.g6.2xlarge per hour while in service; the Price List API lists no hosting price for "
         "ml.g6.2xlarge in us-east-1"
     )
+
+
+# Observability
+
+
+def test_detailed_observability_states_its_cost_and_off_says_nothing() -> None:
+    with stubs() as aws:
+        assert observability.check_observability(aws.context({})) == []
+        on = aws.context(
+            {"monitoring": {"detailed_observability": True, "metric_publish_frequency_seconds": 30}}
+        )
+        assert _lines(observability.check_observability(on)) == [
+            "info     observability: monitoring.detailed_observability is on: SageMaker publishes per-GPU, "
+            "per-instance and vLLM metrics every 30 s, and CloudWatch bills them per GB ingested (not in the "
+            "cost estimate); set it to false to avoid the charge"
+        ]
