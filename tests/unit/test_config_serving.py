@@ -1,5 +1,6 @@
 """Production-serving fields: updates, availability, routing, capacity, caching and metrics."""
 
+import re
 from typing import Any, get_args
 
 import botocore.session
@@ -16,7 +17,7 @@ from sagemaker_openai.config import (
     load_config,
     parse_config,
 )
-from tests.conftest import CONFIG_DIR
+from tests.conftest import CONFIG_DIR, ROOT
 from tests.unit.test_config import IC_MODEL, _error, _ic
 
 SAGEMAKER = botocore.session.get_session().get_service_model("sagemaker")
@@ -371,3 +372,18 @@ def test_data_cache_is_per_component_and_optional() -> None:
     )
     assert isinstance(config, InferenceComponentConfig)
     assert [model.data_cache for model in config.models] == [True, None]
+
+
+def test_readme_links_to_its_production_sections_resolve() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    anchors = {
+        re.sub(r"[^a-z0-9 -]", "", heading.strip().lower()).replace(" ", "-")
+        for heading in re.findall(r"^#+ (.+)$", readme, flags=re.MULTILINE)
+    }
+    for needed in (
+        "changing-a-model-safely",
+        "high-availability-and-capacity",
+        "llm-aware-routing-caching-and-metrics",
+    ):
+        assert needed in anchors, needed
+    assert sorted(set(re.findall(r"\]\(#([a-z0-9-]+)\)", readme)) - anchors) == []
