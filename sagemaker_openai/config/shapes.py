@@ -2,7 +2,7 @@
 
 import re
 from math import ceil
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, Field, TypeAdapter, field_validator, model_validator
 
@@ -501,6 +501,19 @@ class InferenceComponentConfig(DeploymentBase):
     mode: Literal["inference_component"]
     models: list[ComponentSpec] = Field(min_length=1, max_length=50)
     managed_instance_scaling: ManagedScalingSpec = Field(default_factory=ManagedScalingSpec)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_instance_pools(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for key in ("instance_pools", "instance_provision_timeout_seconds"):
+                if key in data:
+                    raise ValueError(
+                        f"{key} applies to single_model mode: with several instance types CloudFormation "
+                        "wants one inference-component Specifications entry per type, which the kit does "
+                        "not build; remove it"
+                    )
+        return data
 
     @model_validator(mode="after")
     def _check_components(self) -> Self:

@@ -325,8 +325,9 @@ def test_bad_instance_pools(data: dict[str, Any], expected: str) -> None:
 
 
 def test_instance_pools_are_single_model_only() -> None:
-    assert _error(_ic([IC_MODEL], instance_pools=["ml.g6e.2xlarge"])).startswith(
-        "cfg.yaml: instance_pools: unknown field"
+    assert _error(_ic([IC_MODEL], instance_pools=["ml.g6e.2xlarge"])) == (
+        "cfg.yaml: instance_pools applies to single_model mode: with several instance types CloudFormation "
+        "wants one inference-component Specifications entry per type, which the kit does not build; remove it"
     )
 
 
