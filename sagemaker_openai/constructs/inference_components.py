@@ -33,8 +33,8 @@ ZONE_MAX_IMBALANCE = 1
 
 
 def _zone_balance() -> sagemaker.CfnInferenceComponent.InferenceComponentSchedulingConfigProperty:
-    """Spread copies over instances and zones; PERMISSIVE (the one mode) still places a copy that
-    cannot be balanced rather than leaving it unplaced."""
+    """Spread copies over instances and zones. PERMISSIVE is the one enforcement mode botocore lists
+    (that it still places a copy it cannot balance is unverified, read from the name)."""
     return Ic.InferenceComponentSchedulingConfigProperty(
         placement_strategy="SPREAD",
         availability_zone_balance=Ic.InferenceComponentAvailabilityZoneBalanceProperty(
