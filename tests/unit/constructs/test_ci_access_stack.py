@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from sagemaker_openai.client.leftovers import LEFTOVERS_READ_ACTIONS
 from sagemaker_openai.constructs.ci_access import WEIGHTS_READ_ACTIONS
 from sagemaker_openai.errors import ConfigError
 from sagemaker_openai.preflight_actions import PREFLIGHT_READ_ACTIONS
@@ -159,7 +160,7 @@ def test_the_ci_role_may_do_what_ci_needs_and_nothing_else(access: Synthesized) 
             "Sid": "AssumeKitInvokerRoles",
         },
         {
-            "Action": ["cloudformation:DescribeStacks", "iam:ListRoles", "tag:GetResources"],
+            "Action": sorted(set(LEFTOVERS_READ_ACTIONS) - {"iam:ListRoleTags"}),
             "Effect": "Allow",
             "Resource": "*",
             "Sid": "ReadStacksAndLeftovers",
