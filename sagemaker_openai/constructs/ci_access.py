@@ -432,6 +432,20 @@ def _execution_grants(stack: Stack) -> list[_Grant]:
             ),
             (arn("sns", "*", None),),
         ),
+        _Grant(
+            "ExpiryDeadLetterQueues",
+            (
+                "sqs:CreateQueue",
+                "sqs:DeleteQueue",
+                "sqs:GetQueueAttributes",
+                "sqs:GetQueueUrl",
+                "sqs:ListQueueTags",
+                "sqs:SetQueueAttributes",
+                "sqs:TagQueue",
+                "sqs:UntagQueue",
+            ),
+            (arn("sqs", "*", None),),
+        ),
     ]
 
 
@@ -550,5 +564,10 @@ _EXECUTION_WILDCARDS: tuple[tuple[str, str], ...] = (
     (
         f"IAM5[Resource::{_P_A.format(service='sns', resource='*')}]",
         "CloudFormation generates the alarm topic's name; scoped to topics of this account and region.",
+    ),
+    (
+        f"IAM5[Resource::{_P_A.format(service='sqs', resource='*')}]",
+        "CloudFormation generates the expiry's dead-letter queue name; scoped to queues of this account "
+        "and region.",
     ),
 )

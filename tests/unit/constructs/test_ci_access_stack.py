@@ -33,6 +33,8 @@ OPERATIONS_TYPES = {
     "AWS::CloudWatch::Alarm",
     "AWS::CloudWatch::Dashboard",
     "AWS::Scheduler::Schedule",
+    "AWS::SQS::Queue",  # the expiry's dead-letter queue
+    "AWS::SQS::QueuePolicy",
 }
 # Handler permissions for features the kit does not use: log delivery to Firehose/S3, Lambda provisioned
 # concurrency (a scalable-target kind), VPC Lattice service networks.
