@@ -38,7 +38,7 @@ _AWS_MANAGED_SNS_KEY = "alias/aws/sns"
 def _as_list(value: Any) -> list[str]:
     if value is None:
         return []
-    return [str(v) for v in value] if isinstance(value, list) else [str(v) for v in [value]]
+    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
 
 
 def _names_cloudwatch(statement: dict[str, Any]) -> bool:
