@@ -63,9 +63,13 @@ PREFLIGHT := $(BIN)/python -m scripts.preflight --config "$(CONFIG)" $(if $(STAC
 preflight: setup
 	@$(PREFLIGHT)
 
+# `make deploy` deploys the very assembly the pre-flight checked (its expiry among the rest), synthesized once.
+DEPLOY_ASSEMBLY ?= cdk.out
+
 deploy: setup
-	@$(PREFLIGHT)
-	@npx cdk deploy $(CDK_ARGS) --require-approval $(APPROVAL) --outputs-file "$(OUTPUTS)" --progress events
+	@npx cdk synth $(CDK_ARGS) -q -o "$(DEPLOY_ASSEMBLY)"
+	@$(PREFLIGHT) --assembly "$(DEPLOY_ASSEMBLY)"
+	@npx cdk deploy --app "$(DEPLOY_ASSEMBLY)" --require-approval $(APPROVAL) --outputs-file "$(OUTPUTS)" --progress events
 	@echo "Outputs written to $(OUTPUTS); try: $(BIN)/sagemaker-openai outputs --outputs-file $(OUTPUTS)"
 
 synth: setup

@@ -5,10 +5,10 @@ import sys
 
 import aws_cdk as cdk
 
-from sagemaker_openai.config import DEFAULT_CONFIG_PATH, collect_warnings, load_config
+from sagemaker_openai.config import DEFAULT_CONFIG_PATH, load_config
 from sagemaker_openai.constructs.expiry import expires_at, parse_expires_in_hours
 from sagemaker_openai.errors import ConfigError
-from stacks import build_app
+from stacks import build_app, synth_warnings
 
 app = cdk.App()
 config_path = app.node.try_get_context("config") or DEFAULT_CONFIG_PATH
@@ -18,6 +18,6 @@ try:
     build_app(config, app=app, expires_at=expires_at(hours) if hours else None)
 except ConfigError as exc:
     sys.exit(f"Error: {exc}")
-for line in collect_warnings(config):
+for line in synth_warnings(config):
     print(f"Warning: {config_path}: {line}", file=sys.stderr)
 app.synth()

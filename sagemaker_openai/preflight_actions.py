@@ -20,6 +20,15 @@ PREFLIGHT_READ_ACTIONS: tuple[tuple[str, str], ...] = (
     ("kms:GetKeyPolicy", "that kms.key_arn's policy lets the stack's services use the key"),
     ("ec2:DescribeSubnets", "that vpc.subnet_ids exist, in two Availability Zones"),
     ("ec2:DescribeSecurityGroups", "that vpc.security_group_ids exist, in the subnets' VPC"),
+    (
+        "ec2:DescribeRouteTables",
+        "that vpc.subnet_ids route to S3 or through a NAT gateway, as the weights need",
+    ),
+    ("ec2:DescribeVpcEndpoints", "which route tables hold an S3 gateway endpoint"),
+    (
+        "sns:GetTopicAttributes",
+        "that monitoring.sns_topic_arn's policy (and key) let CloudWatch alarms publish",
+    ),
     ("iam:GetRole", "that each invoker.trusted_principals role of the account exists"),
     ("iam:GetUser", "that each invoker.trusted_principals user of the account exists"),
     ("logs:DescribeLogGroups", "that no log group the stack creates exists already"),

@@ -5,11 +5,17 @@ from datetime import datetime
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks
 
-from sagemaker_openai.config import KitConfig
+from sagemaker_openai.config import KitConfig, collect_warnings
 from sagemaker_openai.constructs.nag_rules import SageMakerOpenAIChecks
 from stacks.openai_endpoint_stack import OpenAIEndpointStack
 
-__all__ = ["OpenAIEndpointStack", "add_deployment", "add_nag_packs", "build_app"]
+__all__ = ["OpenAIEndpointStack", "add_deployment", "add_nag_packs", "build_app", "synth_warnings"]
+
+NOBODY_NOTIFIED = (
+    "monitoring.alarms: the alarms notify nobody: no SNS topic is created or named, so they change state in "
+    "the CloudWatch console only; set monitoring.create_sns_topic: true (then subscribe to the AlarmTopicArn "
+    "output) or monitoring.sns_topic_arn"
+)
 
 
 def add_nag_packs(app: cdk.App) -> None:
@@ -31,6 +37,15 @@ def add_deployment(
     """
     env = cdk.Environment(region=config.region) if config.region else None
     return OpenAIEndpointStack(app, config.name, config=config, env=env, expires_at=expires_at)
+
+
+def synth_warnings(config: KitConfig) -> list[str]:
+    """What ``app.py`` prints at synth: the config's warnings, then what only the stack tells (alarms on
+    with no topic notify nobody)."""
+    lines = collect_warnings(config)
+    if config.monitoring.alarms and not config.monitoring.notifies:
+        lines.append(NOBODY_NOTIFIED)
+    return lines
 
 
 def build_app(

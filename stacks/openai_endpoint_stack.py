@@ -89,4 +89,10 @@ class OpenAIEndpointStack(Stack):
         Tags.of(self).add(REGION_TAG, Aws.REGION, priority=1000)
         self.tags.set_tag(KIT_TAG, self.stack_name)
         if expires_at is not None:
-            self.expiry = StackExpiry(self, "Expiry", at=expires_at)
+            self.expiry = StackExpiry(
+                self,
+                "Expiry",
+                at=expires_at,
+                alarm_name_prefix=f"{config.endpoint_name}-",
+                alarm_topic=self.monitoring.topic,
+            )

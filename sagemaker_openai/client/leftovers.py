@@ -1,5 +1,10 @@
-"""What the kit left in an account and region: stacks past their expiry, and tagged resources whose stack
-is gone. Read-only: DescribeStacks, tag:GetResources, iam:ListRoles and iam:ListRoleTags."""
+"""What the kit left in an account and region: stacks past their expiry or stuck in DELETE_FAILED or
+ROLLBACK_FAILED, and tagged resources whose stack is gone. Read-only (``LEFTOVERS_READ_ACTIONS``).
+
+The tagging API's index lags: a resource deleted a moment ago is still listed for a while. So each
+candidate it lists is described before it is reported, and one that is gone (or goes while this runs)
+is skipped.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +13,27 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from botocore.exceptions import ClientError
+
 from sagemaker_openai.tags import EXPIRES_AT_FORMAT, EXPIRES_AT_TAG, KIT_TAG, REGION_TAG
 
 if TYPE_CHECKING:
     import boto3
+
+# Every call the check makes; the CI access role grants them for the canary's leftover check.
+LEFTOVERS_READ_ACTIONS = (
+    "cloudformation:DescribeStacks",
+    "tag:GetResources",
+    "iam:ListRoles",
+    "iam:ListRoleTags",
+    "sagemaker:DescribeEndpoint",
+    "sagemaker:DescribeEndpointConfig",
+    "sagemaker:DescribeModel",
+    "sagemaker:DescribeInferenceComponent",
+    "logs:DescribeLogGroups",
+)
+# Stack states CloudFormation gives up in: the stack stays, with whatever it could not delete or roll back.
+STUCK_STACK_STATUSES = frozenset({"DELETE_FAILED", "ROLLBACK_FAILED"})
 
 # What the kit's stacks create that bills or clutters; IAM roles are listed through IAM (the tagging
 # API's GetResources does not cover IAM roles).
@@ -39,7 +61,7 @@ def find_leftovers(
     """Every leftover in ``region``, stacks first, then resources by kind and name."""
     stacks = list(_stacks(session, region))
     live = {stack["StackName"] for stack in stacks}
-    found = [*_expired_stacks(stacks, now()), *_orphaned_resources(session, region, live)]
+    found = [*_stuck_or_expired_stacks(stacks, now()), *_orphaned_resources(session, region, live)]
     found += _orphaned_roles(session, region, live)
     return sorted(found, key=lambda item: (item.kind != "stack", item.kind, item.name))
 
@@ -54,19 +76,24 @@ def _tags(items: Iterable[Any]) -> dict[str, str]:
     return {str(tag["Key"]): str(tag["Value"]) for tag in items}
 
 
-def _expired_stacks(stacks: list[dict[str, Any]], now: datetime) -> Iterator[Leftover]:
+def _stuck_or_expired_stacks(stacks: list[dict[str, Any]], now: datetime) -> Iterator[Leftover]:
     for stack in stacks:
-        stamp = _tags(stack.get("Tags", [])).get(EXPIRES_AT_TAG)
+        tags = _tags(stack.get("Tags", []))
+        name, status = stack["StackName"], stack["StackStatus"]
+        if status in STUCK_STACK_STATUSES and (KIT_TAG in tags or EXPIRES_AT_TAG in tags):
+            reason = stack.get("StackStatusReason")
+            yield Leftover("stack", name, name, f"{status}: {reason}" if reason else status)
+            continue
+        stamp = tags.get(EXPIRES_AT_TAG)
         if stamp is None:
             continue
         try:
             expiry = datetime.strptime(stamp, EXPIRES_AT_FORMAT).replace(tzinfo=UTC)
         except ValueError:
-            yield Leftover("stack", stack["StackName"], stack["StackName"], f"unreadable expiry {stamp!r}")
+            yield Leftover("stack", name, name, f"unreadable expiry {stamp!r}")
             continue
         if expiry <= now:
-            reason = f"expired at {stamp}, still {stack['StackStatus']}"
-            yield Leftover("stack", stack["StackName"], stack["StackName"], reason)
+            yield Leftover("stack", name, name, f"expired at {stamp}, still {status}")
 
 
 def _orphaned_resources(session: boto3.Session, region: str, live: set[str]) -> Iterator[Leftover]:
@@ -80,7 +107,8 @@ def _orphaned_resources(session: boto3.Session, region: str, live: set[str]) -> 
             if stack in live:
                 continue
             kind, name = _kind_and_name(mapping["ResourceARN"])
-            yield Leftover(kind, name, stack, "its stack no longer exists")
+            if _still_exists(session, region, kind, name):
+                yield Leftover(kind, name, stack, "its stack no longer exists")
 
 
 def _orphaned_roles(session: boto3.Session, region: str, live: set[str]) -> Iterator[Leftover]:
@@ -89,7 +117,12 @@ def _orphaned_roles(session: boto3.Session, region: str, live: set[str]) -> Iter
         for role in page["Roles"]:
             if role.get("Path", "/").startswith(_SERVICE_ROLE_PATH):
                 continue
-            tags = _tags(iam.list_role_tags(RoleName=role["RoleName"])["Tags"])
+            try:
+                tags = _tags(iam.list_role_tags(RoleName=role["RoleName"])["Tags"])
+            except ClientError as exc:
+                if _error_code(exc) == "NoSuchEntity":  # deleted since it was listed
+                    continue
+                raise
             stack = tags.get(KIT_TAG)
             if stack is None or stack in live or tags.get(REGION_TAG) != region:
                 continue
@@ -103,3 +136,44 @@ def _kind_and_name(arn: str) -> tuple[str, str]:
         return "log group", resource.removeprefix("log-group:").removesuffix(":*")
     kind, _, name = resource.partition("/")
     return f"{service} {kind}", name
+
+
+# How to describe each SageMaker kind the tagging API lists: (operation, name parameter).
+_DESCRIBE = {
+    "sagemaker endpoint": ("describe_endpoint", "EndpointName"),
+    "sagemaker endpoint-config": ("describe_endpoint_config", "EndpointConfigName"),
+    "sagemaker model": ("describe_model", "ModelName"),
+    "sagemaker inference-component": ("describe_inference_component", "InferenceComponentName"),
+}
+
+
+def _still_exists(session: boto3.Session, region: str, kind: str, name: str) -> bool:
+    """Whether the resource the tagging index lists is still there; an unknown kind is taken as there."""
+    try:
+        if kind == "log group":
+            logs = session.client("logs", region_name=region)
+            groups = logs.describe_log_groups(logGroupNamePrefix=name).get("logGroups", [])
+            return any(group.get("logGroupName") == name for group in groups)
+        if kind not in _DESCRIBE:
+            return True
+        operation, parameter = _DESCRIBE[kind]
+        getattr(session.client("sagemaker", region_name=region), operation)(**{parameter: name})
+    except ClientError as exc:
+        if _is_not_found(exc):
+            return False
+        raise
+    return True
+
+
+def _error_code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def _is_not_found(exc: ClientError) -> bool:
+    # SageMaker answers a missing resource with ValidationException "Could not find ..."; CloudWatch Logs
+    # with ResourceNotFoundException.
+    code = _error_code(exc)
+    message = str(exc.response.get("Error", {}).get("Message", ""))
+    return code in {"ResourceNotFoundException", "ResourceNotFound", "NoSuchEntity"} or (
+        code in {"ValidationException", "ValidationError"} and "could not find" in message.lower()
+    )

@@ -17,6 +17,7 @@ from aws_cdk import ArnFormat, Aws, Duration, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from sagemaker_openai.client.leftovers import LEFTOVERS_READ_ACTIONS
 from sagemaker_openai.constructs._nag import AWS_SOLUTIONS, acknowledge, finding_resource
 from sagemaker_openai.preflight_actions import PREFLIGHT_READ_ACTIONS
 from sagemaker_openai.tags import KIT_TAG
@@ -138,7 +139,9 @@ class GithubCiRole(Construct):
             "cloudformation:DescribeStacks without a stack name (to list stacks past their expiry), "
             "tag:GetResources and iam:ListRoles support no resource-level permissions (AWS's service "
             "authorization reference lists no resource type for them); the pre-flight's reads "
-            "(sts:GetCallerIdentity) name no resource either. All are read-only.",
+            "(sts:GetCallerIdentity) name no resource either; the leftover check describes each endpoint, "
+            "config, model, component and log group the tagging index lists, names no policy can know "
+            "ahead. All are read-only.",
             packs=(AWS_SOLUTIONS,),
         )
         for bucket in weights_buckets:
@@ -185,7 +188,7 @@ class GithubCiRole(Construct):
             ),
             iam.PolicyStatement(
                 sid="ReadStacksAndLeftovers",
-                actions=["cloudformation:DescribeStacks", "iam:ListRoles", "tag:GetResources"],
+                actions=sorted(set(LEFTOVERS_READ_ACTIONS) - {"iam:ListRoleTags"}),
                 resources=["*"],
             ),
             iam.PolicyStatement(sid="ReadRoleTags", actions=["iam:ListRoleTags"], resources=[role_arn("*")]),
@@ -429,6 +432,20 @@ def _execution_grants(stack: Stack) -> list[_Grant]:
             ),
             (arn("sns", "*", None),),
         ),
+        _Grant(
+            "ExpiryDeadLetterQueues",
+            (
+                "sqs:CreateQueue",
+                "sqs:DeleteQueue",
+                "sqs:GetQueueAttributes",
+                "sqs:GetQueueUrl",
+                "sqs:ListQueueTags",
+                "sqs:SetQueueAttributes",
+                "sqs:TagQueue",
+                "sqs:UntagQueue",
+            ),
+            (arn("sqs", "*", None),),
+        ),
     ]
 
 
@@ -547,5 +564,10 @@ _EXECUTION_WILDCARDS: tuple[tuple[str, str], ...] = (
     (
         f"IAM5[Resource::{_P_A.format(service='sns', resource='*')}]",
         "CloudFormation generates the alarm topic's name; scoped to topics of this account and region.",
+    ),
+    (
+        f"IAM5[Resource::{_P_A.format(service='sqs', resource='*')}]",
+        "CloudFormation generates the expiry's dead-letter queue name; scoped to queues of this account "
+        "and region.",
     ),
 )

@@ -8,6 +8,7 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from sagemaker_openai.config import KmsSpec
+from sagemaker_openai.constructs.monitoring import CLOUDWATCH_ALARMS, alarm_source_conditions
 
 # AWS KMS waits 7 to 30 days before deleting a key; the shortest window leaves nothing behind soonest.
 PENDING_WINDOW_DAYS = 7
@@ -19,12 +20,19 @@ class DeploymentKey(Construct):
     A created key rotates yearly and is scheduled for deletion (7-day window) when the stack is
     destroyed. Its policy keeps the account's default statement (so IAM policies such as the execution
     role's can use it) and adds CloudWatch Logs, for the named log groups only, and CloudWatch alarms,
-    which must decrypt to publish to an encrypted SNS topic. An existing key's policy is the user's: the
-    README lists the statements it needs and ``make preflight`` checks them.
+    which must decrypt to publish to an encrypted SNS topic (only this account's alarms whose names start
+    with ``alarm_name_prefixes``, the same guard as the topic policy). An existing key's policy is the
+    user's: the README lists the statements it needs and ``make preflight`` checks them.
     """
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, spec: KmsSpec, log_group_names: Sequence[str]
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        spec: KmsSpec,
+        log_group_names: Sequence[str],
+        alarm_name_prefixes: Sequence[str],
     ) -> None:
         super().__init__(scope, construct_id)
         self.created: kms.Key | None = None
@@ -67,9 +75,10 @@ class DeploymentKey(Construct):
         created.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="CloudWatchAlarmsPublishToTheEncryptedTopic",
-                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                principals=[iam.ServicePrincipal(CLOUDWATCH_ALARMS)],
                 actions=["kms:Decrypt", "kms:GenerateDataKey*"],
                 resources=["*"],
+                conditions=alarm_source_conditions(self, alarm_name_prefixes),
             )
         )
         self.created = created

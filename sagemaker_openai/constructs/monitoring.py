@@ -12,9 +12,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import cast
 
-from aws_cdk import Aws, CfnMapping, CfnOutput, Duration, Fn, Stack
+from aws_cdk import ArnFormat, Aws, CfnMapping, CfnOutput, Duration, Fn, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from constructs import Construct
@@ -34,6 +35,37 @@ CONSOLE_DOMAINS = {
     "aws-cn": "console.amazonaws.cn",
     "aws-us-gov": "console.amazonaws-us-gov.com",
 }
+
+
+CLOUDWATCH_ALARMS = "cloudwatch.amazonaws.com"
+
+
+def alarm_name_prefixes(endpoint_name: str, component_names: Sequence[str] = ()) -> list[str]:
+    """What every alarm name of the stack starts with: ``<endpoint>-`` and, for a component name cut to
+    63 characters with a hash (which no longer starts with the endpoint's), ``<component>-``."""
+    prefixes = [f"{endpoint_name}-"]
+    prefixes += [f"{name}-" for name in component_names if not name.startswith(prefixes[0])]
+    return prefixes
+
+
+def alarm_source_conditions(scope: Construct, prefixes: Sequence[str]) -> dict[str, dict[str, object]]:
+    """The confused-deputy guard for ``cloudwatch.amazonaws.com``: this account, and alarms of this region
+    and account whose names start with one of ``prefixes`` (CloudWatch names the alarm as the source ARN,
+    ``arn:<partition>:cloudwatch:<region>:<account>:alarm:<name>``)."""
+    stack = Stack.of(scope)
+    arns = [
+        stack.format_arn(
+            service="cloudwatch",
+            resource="alarm",
+            resource_name=f"{prefix}*",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        for prefix in prefixes
+    ]
+    return {
+        "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
+        "ArnLike": {"aws:SourceArn": arns if len(arns) > 1 else arns[0]},
+    }
 
 
 @dataclass(frozen=True)
@@ -89,6 +121,7 @@ class EndpointMonitoring(Construct):
         self.alarms: list[cloudwatch.Alarm] = []
         # The alarms that roll an update back, by component name (None: the single-model endpoint).
         self.rollback_alarms: dict[str | None, list[cloudwatch.Alarm]] = {}
+        self.alarm_name_prefixes = alarm_name_prefixes(endpoint_name, [c.component_name for c in components])
         self.topic: sns.ITopic | None = self._topic(encryption_key)
         if spec.alarms:
             self._add_alarms(components)
@@ -258,6 +291,17 @@ class EndpointMonitoring(Construct):
             display_name=f"{self.endpoint_name} alarms",
             master_key=encryption_key,
             enforce_ssl=True,
+        )
+        # Beside enforce_ssl's deny, the one publisher: this stack's alarms (the topic policy is otherwise
+        # empty, and CloudWatch is refused).
+        topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CloudWatchAlarmsOfThisStackPublish",
+                principals=[iam.ServicePrincipal(CLOUDWATCH_ALARMS)],
+                actions=["sns:Publish"],
+                resources=[topic.topic_arn],
+                conditions=alarm_source_conditions(self, self.alarm_name_prefixes),
+            )
         )
         if encryption_key is None:
             why = (

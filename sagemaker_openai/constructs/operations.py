@@ -16,7 +16,12 @@ from sagemaker_openai.constructs.endpoint import (
 )
 from sagemaker_openai.constructs.inference_components import COMPONENT_LOG_GROUP, InferenceComponentEndpoint
 from sagemaker_openai.constructs.kms import DeploymentKey, weights_decrypt_statement
-from sagemaker_openai.constructs.monitoring import EndpointMonitoring, MonitoredComponent, ScalingTarget
+from sagemaker_openai.constructs.monitoring import (
+    EndpointMonitoring,
+    MonitoredComponent,
+    ScalingTarget,
+    alarm_name_prefixes,
+)
 from sagemaker_openai.constructs.variant_scaling import VariantScaling
 from sagemaker_openai.constructs.vpc import FLOW_LOG_GROUP, ModelNetwork
 
@@ -31,10 +36,26 @@ def stack_log_group_names(config: KitConfig) -> list[str]:
     return names
 
 
+def stack_alarm_name_prefixes(config: KitConfig) -> list[str]:
+    """What the names of the stack's alarms start with (the endpoint's and the components' names)."""
+    components = (
+        [config.component_name(model) for model in config.models]
+        if isinstance(config, InferenceComponentConfig)
+        else []
+    )
+    return alarm_name_prefixes(config.endpoint_name, components)
+
+
 def add_foundations(scope: Construct, config: KitConfig) -> tuple[DeploymentKey | None, ModelNetwork | None]:
     """The key and the network the endpoint construct needs, when the config asks for them."""
     key = (
-        DeploymentKey(scope, "Key", spec=config.kms, log_group_names=stack_log_group_names(config))
+        DeploymentKey(
+            scope,
+            "Key",
+            spec=config.kms,
+            log_group_names=stack_log_group_names(config),
+            alarm_name_prefixes=stack_alarm_name_prefixes(config),
+        )
         if config.kms is not None
         else None
     )

@@ -14,6 +14,8 @@ from sagemaker_openai.preflight.report import Context, Finding, error_code, need
 
 ENDPOINT_LOG_GROUP = "/aws/sagemaker/Endpoints/{name}"
 COMPONENT_LOG_GROUP = "/aws/sagemaker/InferenceComponents/{name}"
+# The flow logs of a VPC the stack creates (constructs/vpc.py; no CDK import here).
+FLOW_LOG_GROUP = "/aws/vpc/flow-logs/{name}"
 
 
 def stack_log_groups(config: KitConfig) -> list[str]:
@@ -24,6 +26,8 @@ def stack_log_groups(config: KitConfig) -> list[str]:
             COMPONENT_LOG_GROUP.format(name=naming.inference_component_name(config.name, m.key))
             for m in config.models
         ]
+    if config.vpc is not None and config.vpc.create:
+        names.append(FLOW_LOG_GROUP.format(name=config.endpoint_name))
     return names
 
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
@@ -103,6 +104,10 @@ def needs(action: str) -> Iterator[None]:
         raise
 
 
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
 @dataclass
 class Context:
     """What every check reads: the config, where it deploys, and AWS clients (made once, thread-safe)."""
@@ -112,6 +117,9 @@ class Context:
     account: str
     region: str
     partition: str
+    # The synthesized template about to be deployed (`--assembly`), when there is one.
+    template: dict[str, Any] | None = None
+    clock: Callable[[], datetime] = utc_now
     _clients: dict[tuple[str, str], Any] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 

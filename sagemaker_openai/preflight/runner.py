@@ -12,31 +12,39 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, 
 from sagemaker_openai.config import KitConfig
 from sagemaker_openai.preflight import (
     account,
+    expiry,
     keys,
     logs,
     network,
     observability,
     pricing,
     principals,
+    topic,
     weights,
 )
-from sagemaker_openai.preflight.report import Context, Finding, Skipped, error_code, problem, skipped
+from sagemaker_openai.preflight.report import Context, Finding, Skipped, error_code, info, problem, skipped
 
 Check = Callable[[Context], list[Finding]]
 
 # (name, check) in the order they are reported.
 CHECKS: tuple[tuple[str, Check], ...] = (
+    ("expiry", expiry.check_expiry),
     ("CDK bootstrap", account.check_bootstrap),
     ("image", account.check_image_region),
     ("quota", account.check_quota),
     ("weights", weights.check_weights),
     ("vpc", network.check_vpc),
+    ("vpc routes", network.check_routes),
     ("kms.key_arn", keys.check_key_policy),
     ("trusted principals", principals.check_trusted_principals),
     ("log groups", logs.check_log_groups),
+    ("alarm topic", topic.check_alarm_topic),
     ("cost", pricing.check_cost),
     ("observability", observability.check_observability),
 )
+# Checks that inform and never stop a deploy: if AWS fails them (throttling, an outage, an answer the check
+# cannot read), they say so in a note. A denied call still prints "skipped: needs <action>".
+ADVISORY = frozenset({"quota", "cost"})
 
 
 class Fatal(Exception):
@@ -70,15 +78,20 @@ def identify(config: KitConfig, session: boto3.Session | None = None) -> Context
 
 
 def run_check(name: str, check: Check, ctx: Context) -> list[Finding]:
+    failed = info if name in ADVISORY else problem
     try:
         return check(ctx)
     except Skipped as denied:
         return [skipped(name, f"skipped: needs {denied.action}")]
     except ClientError as exc:
         message = exc.response.get("Error", {}).get("Message", "")
-        return [problem(name, f"could not check: {error_code(exc)}: {message}")]
+        return [failed(name, f"could not check: {error_code(exc)}: {message}")]
     except BotoCoreError as exc:
-        return [problem(name, f"could not check: {exc}")]
+        return [failed(name, f"could not check: {exc}")]
+    except (KeyError, TypeError, ValueError) as exc:
+        if name not in ADVISORY:
+            raise
+        return [info(name, f"could not check: unexpected answer ({type(exc).__name__}: {exc})")]
 
 
 def run_checks(ctx: Context, checks: tuple[tuple[str, Check], ...] = CHECKS) -> list[Finding]:

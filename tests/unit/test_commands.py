@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from stacks import NOBODY_NOTIFIED
 from tests.conftest import ROOT, load_yaml
 
 PATH = f"{ROOT / 'node_modules/.bin'}:{ROOT / '.venv/bin'}:/usr/local/bin:/usr/bin:/bin"
@@ -33,7 +34,8 @@ def test_cdk_cli_synthesizes_the_default_config_and_prints_its_warnings(tmp_path
     assert [line for line in proc.stderr.splitlines() if line.startswith("Warning:")] == [
         f"Warning: {config}: invoker.max_session_hours: is 4 but a role ({role}) that assumes the invoker "
         "role is role chaining, which AWS caps at 1 hour (AssumeRole with a longer DurationSeconds fails); "
-        "lower it to 1, or trust an account or user for sessions longer than an hour"
+        "lower it to 1, or trust an account or user for sessions longer than an hour",
+        f"Warning: {config}: {NOBODY_NOTIFIED}",
     ]
     template = json.loads((tmp_path / "out/qwen3-4b.template.json").read_text())
     assert template["Outputs"]["OpenAIBaseUrl"]

@@ -1,4 +1,5 @@
-"""`sagemaker-openai leftovers`: what the kit left in an account (exit 1 when anything is listed)."""
+"""`sagemaker-openai leftovers`: what the kit left in an account (exit 1 when anything is listed, 2 when the
+check could not run to the end, so that a pipeline never takes a failed check for a clean account)."""
 
 from __future__ import annotations
 
@@ -8,19 +9,25 @@ import json
 from typing import Any
 
 from sagemaker_openai.client.commands._context import CliContext
+from sagemaker_openai.client.commands._errors import describe_error
 from sagemaker_openai.client.commands._targets import add_aws_arguments
 from sagemaker_openai.client.leftovers import find_leftovers
+from sagemaker_openai.client.redaction import redact
 from sagemaker_openai.client.region import resolve_region
+
+FOUND = 1
+FAILED = 2
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     parser = subparsers.add_parser(
         "leftovers",
-        help="list what the kit left in an account and region (exit 1 if anything)",
+        help="list what the kit left in an account and region (exit 1 if anything, 2 on an error)",
         description=(
-            "List stacks past their expiry, and endpoints, endpoint configs, models, inference components, "
-            "log groups and roles carrying the kit's tag whose stack no longer exists. Read-only; exits 1 "
-            "when anything is listed, so that a pipeline can fail on it."
+            "List stacks past their expiry or in DELETE_FAILED or ROLLBACK_FAILED, and endpoints, endpoint "
+            "configs, models, inference components, log groups and roles carrying the kit's tag whose stack "
+            "no longer exists (each confirmed to exist). Read-only; exits 1 when anything is listed, so that "
+            "a pipeline can fail on it, and 2 when the check could not run (an AWS error or a denied read)."
         ),
     )
     add_aws_arguments(parser)
@@ -29,9 +36,13 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
-    session = ctx.session_factory(args.profile)
-    region = resolve_region(args.region, session=session)
-    found = find_leftovers(session, region)
+    try:
+        session = ctx.session_factory(args.profile)
+        region = resolve_region(args.region, session=session)
+        found = find_leftovers(session, region)
+    except Exception as exc:  # the check did not finish: never report a clean account
+        print(f"Error: {redact(describe_error(exc))}; the leftover check did not finish", file=ctx.stderr)
+        return FAILED
     if args.json:
         document = {"region": region, "leftovers": [dataclasses.asdict(item) for item in found]}
         print(json.dumps(document, indent=2), file=ctx.stdout)
@@ -44,4 +55,4 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
             cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
             print("  ".join([*cells, row[3]]), file=ctx.stdout)
         print(f"leftovers: {len(found)} in {region}", file=ctx.stdout)
-    return 1 if found else 0
+    return FOUND if found else 0

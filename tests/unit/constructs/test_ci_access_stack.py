@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from sagemaker_openai.client.leftovers import LEFTOVERS_READ_ACTIONS
 from sagemaker_openai.constructs.ci_access import WEIGHTS_READ_ACTIONS
 from sagemaker_openai.errors import ConfigError
 from sagemaker_openai.preflight_actions import PREFLIGHT_READ_ACTIONS
@@ -32,6 +33,8 @@ OPERATIONS_TYPES = {
     "AWS::CloudWatch::Alarm",
     "AWS::CloudWatch::Dashboard",
     "AWS::Scheduler::Schedule",
+    "AWS::SQS::Queue",  # the expiry's dead-letter queue
+    "AWS::SQS::QueuePolicy",
 }
 # Handler permissions for features the kit does not use: log delivery to Firehose/S3, Lambda provisioned
 # concurrency (a scalable-target kind), VPC Lattice service networks.
@@ -159,7 +162,7 @@ def test_the_ci_role_may_do_what_ci_needs_and_nothing_else(access: Synthesized) 
             "Sid": "AssumeKitInvokerRoles",
         },
         {
-            "Action": ["cloudformation:DescribeStacks", "iam:ListRoles", "tag:GetResources"],
+            "Action": sorted(set(LEFTOVERS_READ_ACTIONS) - {"iam:ListRoleTags"}),
             "Effect": "Allow",
             "Resource": "*",
             "Sid": "ReadStacksAndLeftovers",

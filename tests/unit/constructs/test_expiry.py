@@ -15,7 +15,7 @@ from tests.conftest import CONFIG_DIR, Synthesized, load_yaml, resolve, synthesi
 Synth = Callable[[dict[str, Any]], Synthesized]
 DEFAULT = load_yaml(CONFIG_DIR / "qwen3-4b.yaml")
 FROZEN = datetime(2026, 12, 1, 7, 30, 15, 987654, tzinfo=UTC)
-EXPIRY_IDS = ("ExpiryRole", "ExpiryPolicy", "ExpirySchedule")
+EXPIRY_IDS = ("ExpiryRole", "ExpiryPolicy", "ExpirySchedule", "ExpiryDeadLetters", "ExpiryDeleteRefused")
 REFS = {
     "AWS::Partition": "aws",
     "AWS::AccountId": "123456789012",
@@ -50,7 +50,10 @@ def test_the_schedule_calls_delete_stack_on_this_stack_once_at_the_expiry(expiri
     assert resolve(target["Arn"], REFS) == "arn:aws:scheduler:::aws-sdk:cloudformation:deleteStack"
     assert resolve(target["Input"], REFS) == '{"StackName":"' + REFS["AWS::StackId"] + '"}'
     assert target["RoleArn"] == {"Fn::GetAtt": [role_id, "Arn"]}
-    assert set(target) == {"Arn", "Input", "RoleArn"}
+    queue_id = _expiry_id(expiring, "ExpiryDeadLetters", "AWS::SQS::Queue")
+    assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": [queue_id, "Arn"]}}
+    assert target["RetryPolicy"] == {"MaximumEventAgeInSeconds": 3600, "MaximumRetryAttempts": 20}
+    assert set(target) == {"Arn", "Input", "RoleArn", "DeadLetterConfig", "RetryPolicy"}
 
 
 def test_the_schedule_role_may_delete_this_stack_and_nothing_else(expiring: Synthesized) -> None:
@@ -71,19 +74,26 @@ def test_the_schedule_role_may_delete_this_stack_and_nothing_else(expiring: Synt
         if {"Ref": role_id} in p["Properties"].get("Roles", [])
     ]
     assert len(attached) == 1
+    queue_id = _expiry_id(expiring, "ExpiryDeadLetters", "AWS::SQS::Queue")
     assert attached[0]["PolicyDocument"]["Statement"] == [
         {
             "Action": "cloudformation:DeleteStack",
             "Effect": "Allow",
             "Resource": {"Ref": "AWS::StackId"},
             "Sid": "DeleteThisStack",
-        }
+        },
+        {
+            "Action": "sqs:SendMessage",
+            "Effect": "Allow",
+            "Resource": {"Fn::GetAtt": [queue_id, "Arn"]},
+            "Sid": "ReportARefusedDelete",
+        },
     ]
 
 
 def test_nothing_of_the_expiry_waits_on_the_endpoint(expiring: Synthesized) -> None:
     expiry_ids = {k for k in expiring.template["Resources"] if k.startswith(EXPIRY_IDS)}
-    assert len(expiry_ids) == 3
+    assert len(expiry_ids) == 6  # role, policy, schedule, dead-letter queue and its policy, alarm
     for logical_id in expiry_ids:
         resource = expiring.template["Resources"][logical_id]
         assert "DependsOn" not in resource, logical_id
@@ -102,8 +112,12 @@ def _references(value: Any) -> set[str]:
     return set()
 
 
-def _expiry_id(s: Synthesized, prefix: str) -> str:
-    (found,) = [str(k) for k in s.template["Resources"] if k.startswith(prefix)]
+def _expiry_id(s: Synthesized, prefix: str, resource_type: str | None = None) -> str:
+    (found,) = [
+        str(k)
+        for k, v in s.template["Resources"].items()
+        if k.startswith(prefix) and resource_type in (None, v["Type"])
+    ]
     return found
 
 
@@ -116,10 +130,24 @@ def test_expires_at_is_an_output_and_a_stack_tag(expiring: Synthesized) -> None:
 
 
 def test_the_expiry_resources_pass_the_nag_packs(expiring: Synthesized) -> None:
+    acknowledged = set()
     for plugin in expiring.report["pluginReports"]:
         assert plugin["violations"] == [], plugin["pluginName"]
-        # The expiry needs no acknowledgment: its one statement names this stack's ID.
-        assert not any("Expiry" in str(v) for v in plugin.get("suppressedViolations", []))
+        acknowledged |= {
+            str(v["ruleName"]).split("::")[-1]
+            for v in plugin.get("suppressedViolations", [])
+            if "/Expiry/" in str(v)
+        }
+    # Its role's statements name this stack's ID and its queue: no IAM acknowledgment. Only the queue being
+    # a DLQ nag cannot see, and the alarm of a config without a topic, are acknowledged.
+    assert acknowledged == {
+        "AwsSolutions-SQS3",
+        "NIST.800.53.R5-CloudWatchAlarmAction",
+        "HIPAA.Security-CloudWatchAlarmAction",
+    }
+    from tests.unit.constructs.test_nag_and_scanners import acknowledgment_problems
+
+    assert acknowledgment_problems(expiring) == []
 
 
 def test_without_an_expiry_the_template_is_the_same_less_the_expiry(
@@ -169,8 +197,9 @@ def test_cfn_lint_and_checkov_report_nothing_on_the_expiry(expiring: Synthesized
         pytest.fail(f"{CHECKOV} is missing: run `make setup`")
     result = run_checkov([template])
     assert result.failed == []
-    # The endpoint's own acknowledged checks, none for the expiry.
-    assert set(result.skipped) <= {"CKV_AWS_370", "CKV_AWS_158"}
+    # The endpoint's own acknowledged checks, and the queue's SSE-SQS.
+    assert set(result.skipped) <= {"CKV_AWS_370", "CKV_AWS_158", "CKV_AWS_27"}
+    assert "CKV_AWS_27" in result.skipped, "the dead-letter queue's SSE-SQS, which the check cannot read"
 
 
 def test_the_default_clock_is_now_in_utc_and_a_naive_time_is_refused() -> None:
@@ -185,3 +214,53 @@ def test_the_default_clock_is_now_in_utc_and_a_naive_time_is_refused() -> None:
         ValueError, match=r"Invalid StackExpiry props at Probe/Expiry: `at` must be timezone-aware"
     ):
         StackExpiry(stack, "Expiry", at=datetime(2026, 12, 1, 12, 0))
+
+
+def test_a_refused_delete_lands_in_an_encrypted_queue_and_sets_off_an_alarm(expiring: Synthesized) -> None:
+    queue_id = _expiry_id(expiring, "ExpiryDeadLetters", "AWS::SQS::Queue")
+    queue = expiring.template["Resources"][queue_id]["Properties"]
+    assert queue["SqsManagedSseEnabled"] is True
+    assert queue["MessageRetentionPeriod"] == 14 * 24 * 3600, "SQS's longest retention"
+    (policy,) = expiring.resources("AWS::SQS::QueuePolicy").values()
+    assert policy["Properties"]["Queues"] == [{"Ref": queue_id}]
+    (deny,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert (deny["Effect"], deny["Condition"]) == ("Deny", {"Bool": {"aws:SecureTransport": "false"}})
+    alarm = expiring.template["Resources"][_expiry_id(expiring, "ExpiryDeleteRefused")]["Properties"]
+    assert {k: alarm[k] for k in ("AlarmName", "Namespace", "MetricName", "Statistic", "Threshold")} == {
+        "AlarmName": "qwen3-4b-expiry-delete-refused",
+        "Namespace": "AWS/SQS",
+        "MetricName": "ApproximateNumberOfMessagesVisible",
+        "Statistic": "Maximum",
+        "Threshold": 1,
+    }
+    assert alarm["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": [queue_id, "QueueName"]}}]
+    assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    assert "AlarmActions" not in alarm, "the default config has no topic"
+
+
+def test_with_a_topic_the_expiry_alarm_notifies_it_and_may_publish() -> None:
+    import fnmatch
+
+    import aws_cdk as cdk
+    from aws_cdk import assertions
+
+    from sagemaker_openai.config import parse_config
+    from stacks import add_deployment
+    from tests.conftest import cdk_json_context
+
+    production = load_yaml(CONFIG_DIR / "qwen3-4b-production.yaml")
+    stack = add_deployment(
+        cdk.App(context=cdk_json_context()),
+        parse_config(production),
+        expires_at=expires_at(6, clock=lambda: FROZEN),
+    )
+    template = assertions.Template.from_stack(stack).to_json()
+    resources = template["Resources"]
+    (topic_id,) = [k for k, v in resources.items() if v["Type"] == "AWS::SNS::Topic"]
+    (alarm,) = [v["Properties"] for k, v in resources.items() if k.startswith("ExpiryDeleteRefused")]
+    assert alarm["AlarmActions"] == [{"Ref": topic_id}]
+    (topic_policy,) = [v for v in resources.values() if v["Type"] == "AWS::SNS::TopicPolicy"]
+    allow = topic_policy["Properties"]["PolicyDocument"]["Statement"][1]
+    pattern = resolve(allow["Condition"]["ArnLike"]["aws:SourceArn"], REFS | {"AWS::Region": "us-east-1"})
+    arn = f"arn:aws:cloudwatch:us-east-1:123456789012:alarm:{alarm['AlarmName']}"
+    assert fnmatch.fnmatchcase(arn, pattern), (arn, pattern)
