@@ -68,7 +68,11 @@ def test_the_topic_policy_lets_this_stacks_alarms_publish_and_nothing_else(prod:
     assert patterns == [f"arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:qwen3-4b-prod-*"]
     # Every alarm the stack creates notifies the topic and matches the ArnLike pattern, as IAM evaluates it.
     arns = _alarm_arns(prod)
-    assert len(arns) >= 4
+    assert sorted(a.rsplit(":", 1)[1] for a in arns) == [
+        "qwen3-4b-prod-5xx-error-rate",
+        "qwen3-4b-prod-disk-utilization",
+        "qwen3-4b-prod-latency-p99",
+    ]
     for arn in arns:
         assert any(fnmatch.fnmatchcase(arn, p) for p in patterns), arn
     assert not fnmatch.fnmatchcase(
