@@ -141,7 +141,8 @@ class CiAccessStack(Stack):
             self,
             "ExecutionPolicyArn",
             value=self.execution_policy.policy_arn,
-            description="cdk bootstrap --cloudformation-execution-policies <this ARN>",
+            description="cdk bootstrap --cloudformation-execution-policies <this value> "
+            "(two ARNs, comma-separated)",
         )
         CfnOutput(
             self,

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from aws_cdk import ArnFormat, Aws, Duration, Stack
+from aws_cdk import ArnFormat, Aws, Duration, Fn, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
@@ -455,7 +455,10 @@ def _execution_grants(stack: Stack, boundary_arn: str) -> list[_Grant]:
     within_boundary: dict[str, dict[str, object]] = {
         "StringEquals": {"iam:PermissionsBoundary": boundary_arn}
     }
-    log_groups = arn("logs", "log-group", "/aws/sagemaker/*", sep=":")
+    log_groups = (
+        arn("logs", "log-group", "/aws/sagemaker/*", sep=":"),
+        arn("logs", "log-group", "/aws/vpc/flow-logs/*", sep=":"),
+    )
     return [
         _Grant(
             "SageMakerHosting",
@@ -577,7 +580,7 @@ def _execution_grants(stack: Stack, boundary_arn: str) -> list[_Grant]:
                 "logs:TagResource",
                 "logs:UntagResource",
             ),
-            (log_groups,),
+            log_groups,
         ),
         _Grant(
             "UnscopedReadsAndAccountLevelCreates",
@@ -592,12 +595,18 @@ def _execution_grants(stack: Stack, boundary_arn: str) -> list[_Grant]:
                 "application-autoscaling:RegisterScalableTarget",
                 "application-autoscaling:TagResource",
                 "application-autoscaling:UntagResource",
+                "autoscaling:DescribeTags",
                 "cloudwatch:DescribeAlarms",
                 "cloudwatch:GetMetricData",
+                "ec2:DescribeFlowLogs",
                 "ec2:DescribeInstances",
+                "ec2:DescribeNetworkAcls",
+                "ec2:DescribeRouteTables",
                 "ec2:DescribeSecurityGroupRules",
                 "ec2:DescribeSecurityGroups",
                 "ec2:DescribeSubnets",
+                "ec2:DescribeTags",
+                "ec2:DescribeVpcEncryptionControls",
                 "ec2:DescribeVpcEndpoints",
                 "ec2:DescribeVpcs",
                 "kms:CreateKey",
@@ -656,6 +665,33 @@ def _execution_grants(stack: Stack, boundary_arn: str) -> list[_Grant]:
             ),
         ),
         _Grant(
+            "CreatedModelVpcAndFlowLogs",
+            (
+                "ec2:AssociateRouteTable",
+                "ec2:AssociateSubnetCidrBlock",
+                "ec2:CreateFlowLogs",
+                "ec2:CreateRouteTable",
+                "ec2:CreateSubnet",
+                "ec2:CreateVpc",
+                "ec2:CreateVpcEncryptionControl",
+                "ec2:DeleteFlowLogs",
+                "ec2:DeleteRouteTable",
+                "ec2:DeleteSubnet",
+                "ec2:DeleteVpc",
+                "ec2:DescribeVpcAttribute",
+                "ec2:DisassociateRouteTable",
+                "ec2:DisassociateSubnetCidrBlock",
+                "ec2:ModifySubnetAttribute",
+                "ec2:ModifyVpcAttribute",
+                "ec2:ModifyVpcTenancy",
+                "ec2:ReplaceRouteTableAssociation",
+            ),
+            tuple(
+                arn("ec2", kind, "*")
+                for kind in ("vpc", "subnet", "route-table", "vpc-flow-log", "vpc-encryption-control")
+            ),
+        ),
+        _Grant(
             "KmsKeysAndAliases",
             (
                 "kms:CreateAlias",
@@ -700,22 +736,37 @@ def _execution_grants(stack: Stack, boundary_arn: str) -> list[_Grant]:
     ]
 
 
+EXECUTION_POLICY_DESCRIPTION = "CloudFormation execution policy for sagemaker-openai stacks"
+
+
 class DeployExecutionPolicy(Construct):
-    """The CloudFormation execution policy for the CDK bootstrap: what the kit's stacks create and delete."""
+    """The CloudFormation execution policy for the CDK bootstrap: what the kit's stacks create and delete.
+
+    Two managed policies, because one may hold at most 6,144 characters (IAM quotas): the IAM part
+    (roles, policies, the boundary rules) and the services part. ``policy_arn`` is both ARNs joined by a
+    comma, as ``cdk bootstrap --cloudformation-execution-policies`` takes them.
+    """
 
     def __init__(self, scope: Construct, construct_id: str, *, boundary_arn: str) -> None:
         super().__init__(scope, construct_id)
         self.boundary_arn = boundary_arn
         grants = _execution_grants(Stack.of(self), boundary_arn)
+        usage = "(cdk bootstrap --cloudformation-execution-policies, with its other part)"
+        self.iam_policy = iam.ManagedPolicy(
+            self,
+            "Iam",
+            description=f"{EXECUTION_POLICY_DESCRIPTION}, IAM part {usage}",
+            statements=[_statement(g) for g in grants if _is_iam(g)],
+        )
         self.policy = iam.ManagedPolicy(
             self,
             "Resource",
-            description="CloudFormation execution policy for sagemaker-openai stacks (cdk bootstrap "
-            "--cloudformation-execution-policies)",
-            statements=[_statement(grant) for grant in grants],
+            description=f"{EXECUTION_POLICY_DESCRIPTION}, services part {usage}",
+            statements=[_statement(g) for g in grants if not _is_iam(g)],
         )
         for rule, reason in _EXECUTION_WILDCARDS:
-            acknowledge(self.policy, rule, reason, packs=(AWS_SOLUTIONS,))
+            target = self.iam_policy if ":iam::" in rule else self.policy
+            acknowledge(target, rule, reason, packs=(AWS_SOLUTIONS,))
         resource = self.policy.node.default_child
         assert isinstance(resource, iam.CfnManagedPolicy)
         resource.add_metadata(
@@ -734,12 +785,17 @@ class DeployExecutionPolicy(Construct):
 
     @property
     def policy_arn(self) -> str:
-        return self.policy.managed_policy_arn
+        """Both parts' ARNs, comma-separated."""
+        return Fn.join(",", [self.iam_policy.managed_policy_arn, self.policy.managed_policy_arn])
 
     @property
     def actions(self) -> Sequence[str]:
         grants = _execution_grants(Stack.of(self), self.boundary_arn)
         return sorted({a for g in grants if g.effect == iam.Effect.ALLOW for a in g.actions})
+
+
+def _is_iam(grant: _Grant) -> bool:
+    return all(action.startswith("iam:") for action in grant.actions)
 
 
 def _statement(grant: _Grant) -> iam.PolicyStatement:
@@ -809,6 +865,18 @@ _EXECUTION_WILDCARDS: tuple[tuple[str, str], ...] = (
             "this account and region.",
         )
         for kind in ("security-group", "security-group-rule", "vpc", "subnet", "vpc-endpoint")
+    ),
+    *(
+        (
+            f"IAM5[Resource::{_P_A.format(service='ec2', resource=kind)}/*]",
+            "A config with vpc.create makes a VPC, two subnets, their route tables and a flow log, whose "
+            "IDs EC2 assigns at creation; scoped to this account and region.",
+        )
+        for kind in ("route-table", "vpc-flow-log", "vpc-encryption-control")
+    ),
+    (
+        "IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/vpc/flow-logs/*]",
+        "The flow logs of a created VPC go to /aws/vpc/flow-logs/<stack name>, under this prefix.",
     ),
     *(
         (

@@ -44,6 +44,7 @@ UNUSED_ACTIONS = {
     "iam:DetachGroupPolicy",
     "iam:DetachUserPolicy",
     "logs:CreateLogDelivery",
+    "logs:DeleteLogDelivery",
     "logs:PutBearerTokenAuthentication",
     "logs:PutDataProtectionPolicy",
     "logs:DeleteDataProtectionPolicy",
@@ -81,6 +82,19 @@ def access(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     return synth_access(tmp_path_factory.mktemp("cdk.out"), {"github_repo": "acme/llm-app"})
 
 
+def statements_of(s: Synthesized, description_prefix: str) -> list[dict[str, Any]]:
+    """The statements of every managed policy whose description starts with the prefix (the execution
+    policy comes in two parts), in template order."""
+    found = [
+        statement
+        for resource in s.resources("AWS::IAM::ManagedPolicy").values()
+        if resource["Properties"]["Description"].startswith(description_prefix)
+        for statement in resource["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    assert found, description_prefix
+    return found
+
+
 def _statements(s: Synthesized, description_prefix: str) -> list[dict[str, Any]]:
     """The policy's statements with intrinsics in Resource evaluated for account 123456789012, us-east-1."""
 
@@ -93,7 +107,7 @@ def _statements(s: Synthesized, description_prefix: str) -> list[dict[str, Any]]
     def evaluated(resource: Any) -> Any:
         return [resolve(r, refs) for r in resource] if isinstance(resource, list) else resolve(resource, refs)
 
-    return [st | {"Resource": evaluated(st["Resource"])} for st in s.policy_statements(description_prefix)]
+    return [st | {"Resource": evaluated(st["Resource"])} for st in statements_of(s, description_prefix)]
 
 
 def test_the_role_trusts_only_github_oidc_for_the_repository_branch(access: Synthesized) -> None:
@@ -209,13 +223,18 @@ def test_the_execution_policy_covers_what_cloudformation_needs_for_the_kits_reso
 ) -> None:
     kit_types = {
         resource["Type"]
-        for config in ("qwen3-4b.yaml", "two-models-g6-12xlarge.yaml", "qwen3-4b-scale-to-zero.yaml")
+        for config in (
+            "qwen3-4b.yaml",
+            "two-models-g6-12xlarge.yaml",
+            "qwen3-4b-scale-to-zero.yaml",
+            "qwen3-4b-production.yaml",
+        )
         for resource in synth(load_yaml(CONFIG_DIR / config)).template["Resources"].values()
     }
-    assert "AWS::SageMaker::InferenceComponent" in kit_types
+    assert {"AWS::SageMaker::InferenceComponent", "AWS::EC2::VPC", "AWS::EC2::FlowLog"} <= kit_types
     granted = {
         action
-        for statement in access.policy_statements("CloudFormation execution policy")
+        for statement in statements_of(access, "CloudFormation execution policy")
         if statement["Effect"] == "Allow"
         for action in ([statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"])
     }
@@ -259,9 +278,10 @@ def test_the_execution_policy_passes_and_creates_only_kit_and_autoscaling_roles(
         "amazonaws.com/AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint",
         "Sid": "AutoScalingServiceLinkedRole",
     }
-    assert statements["EndpointLogGroups"]["Resource"] == (
-        "arn:aws:logs:us-east-1:123456789012:log-group:/aws/sagemaker/*"
-    )
+    assert statements["EndpointLogGroups"]["Resource"] == [
+        "arn:aws:logs:us-east-1:123456789012:log-group:/aws/sagemaker/*",
+        "arn:aws:logs:us-east-1:123456789012:log-group:/aws/vpc/flow-logs/*",
+    ]
     for sid, statement in statements.items():
         actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
         assert not any(a.endswith("*") for a in actions), sid

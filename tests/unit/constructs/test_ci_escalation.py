@@ -96,7 +96,7 @@ class Access:
 
 @pytest.fixture(scope="module")
 def access(tmp_path_factory: pytest.TempPathFactory) -> Access:
-    from tests.unit.constructs.test_ci_access_stack import synth_access
+    from tests.unit.constructs.test_ci_access_stack import statements_of, synth_access
 
     s = synth_access(
         tmp_path_factory.mktemp("cdk.out"), {"github_repo": "acme/llm-app", "weights_buckets": WEIGHTS_BUCKET}
@@ -105,7 +105,7 @@ def access(tmp_path_factory: pytest.TempPathFactory) -> Access:
     mappings = s.template.get("Mappings", {})
 
     def statements(prefix: str) -> list[dict[str, Any]]:
-        resolved: list[dict[str, Any]] = _resolved(s.policy_statements(prefix), values, mappings)
+        resolved: list[dict[str, Any]] = _resolved(statements_of(s, prefix), values, mappings)
         return resolved
 
     boundary_id, _ = s.described("AWS::IAM::ManagedPolicy", "Permissions boundary")
@@ -427,3 +427,25 @@ def test_every_action_the_kits_roles_are_granted_is_inside_the_boundary(
                         outside.append((role_id, action, resource))
     assert outside == []
     assert checked >= 10
+
+
+def test_every_managed_policy_fits_iams_size_quota(tmp_path: Path) -> None:
+    """IAM refuses a managed policy over 6,144 characters (whitespace not counted): hence two execution
+    policy parts. Checked with two weights buckets and the longest partition ARNs (aws-us-gov)."""
+    from tests.unit.constructs.test_ci_access_stack import synth_access
+
+    s = synth_access(tmp_path, {"github_repo": "acme/llm-app", "weights_buckets": "my-models,team-weights"})
+    values = _values(s)
+    values["AWS::Partition"] = "aws-us-gov"
+    values["AWS::Region"] = "us-gov-west-1"
+    sizes = {
+        logical_id: len(
+            json.dumps(
+                _resolved(r["Properties"]["PolicyDocument"], values, s.template.get("Mappings", {})),
+                separators=(",", ":"),
+            )
+        )
+        for logical_id, r in s.resources("AWS::IAM::ManagedPolicy").items()
+    }
+    assert len(sizes) == 4
+    assert max(sizes.values()) <= 6144, sizes
