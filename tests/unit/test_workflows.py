@@ -313,3 +313,71 @@ def test_the_job_summary(tmp_path: Path, destroyed: bool) -> None:
     else:
         assert "- Instance hours: unknown (the teardown did not finish" in text
     assert "sagemaker-api-key" not in text
+
+
+FAKE_AWS = """#!/bin/bash
+# describe-stacks answers the next line of $STATES: a status, GONE (no such stack) or DENIED.
+echo "$*" >> "$CALLS"
+if [ "$2" = describe-stacks ]; then
+  state=$(head -n 1 "$STATES"); [ "$(wc -l < "$STATES")" -gt 1 ] && sed -i 1d "$STATES"
+  case "$state" in
+    GONE) echo "An error occurred (ValidationError): Stack with id $4 does not exist" >&2; exit 254 ;;
+    DENIED) echo "An error occurred (AccessDenied): not authorized" >&2; exit 254 ;;
+    *) echo "$state" ;;
+  esac
+fi
+"""
+
+
+def _run_delete(tmp_path: Path, states: list[str]) -> tuple[subprocess.CompletedProcess[str], list[str]]:
+    """The teardown's delete step, by bash, against a stand-in `aws` that answers ``states`` in turn."""
+    step = _steps("endpoint.yml", "teardown")["Delete the stack and wait"]
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "aws").write_text(FAKE_AWS)
+    (bin_dir / "aws").chmod(0o755)
+    (tmp_path / "states").write_text("\n".join(states) + "\n")
+    proc = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", step["run"]],
+        env={
+            "PATH": f"{bin_dir}:/usr/bin:/bin",
+            "STACK": "sm-openai-ci-1-1-abcdef",
+            "REPORT_DIR": str(tmp_path / "run"),
+            "STATES": str(tmp_path / "states"),
+            "CALLS": str(tmp_path / "calls"),
+            "POLL_SECONDS": "0",
+        },
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    calls = (tmp_path / "calls").read_text().splitlines() if (tmp_path / "calls").exists() else []
+    return proc, [" ".join(c.split()[:2]) for c in calls]
+
+
+def test_the_teardown_waits_out_a_create_then_deletes_by_name(tmp_path: Path) -> None:
+    proc, calls = _run_delete(tmp_path, ["CREATE_IN_PROGRESS", "CREATE_IN_PROGRESS", "CREATE_COMPLETE"])
+    assert proc.returncode == 0, proc.stderr
+    assert calls == [
+        "cloudformation describe-stacks",
+        "cloudformation describe-stacks",
+        "cloudformation describe-stacks",
+        "cloudformation delete-stack",
+        "cloudformation wait",
+    ]
+    assert (tmp_path / "run" / "destroyed").exists()
+
+
+def test_the_teardown_has_nothing_to_do_for_a_stack_never_created(tmp_path: Path) -> None:
+    proc, calls = _run_delete(tmp_path, ["GONE"])
+    assert proc.returncode == 0, proc.stderr
+    assert calls == ["cloudformation describe-stacks"]
+    assert "does not exist: nothing to delete" in proc.stdout
+
+
+def test_the_teardown_fails_on_any_other_error(tmp_path: Path) -> None:
+    proc, calls = _run_delete(tmp_path, ["DENIED"])
+    assert proc.returncode != 0
+    assert calls == ["cloudformation describe-stacks"]
+    assert "AccessDenied" in proc.stderr
