@@ -12,7 +12,7 @@ CONFIG ?= config/qwen3-4b.yaml
 OUTPUTS ?= cdk-outputs.json
 # jsii (driven by the tests too) and the CDK CLI run on the pinned Node 22 from npm, not the machine's Node 20.
 export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(BIN):$(PATH)
-CDK_ARGS := -c config=$(CONFIG) $(if $(STACK_NAME),-c stack_name=$(STACK_NAME)) $(if $(EXPIRES_IN_HOURS),-c expires_in_hours=$(EXPIRES_IN_HOURS))
+CDK_ARGS := -c config=$(CONFIG) $(if $(STACK_NAME),-c stack_name=$(STACK_NAME)) $(if $(EXPIRES_IN_HOURS),-c expires_in_hours=$(EXPIRES_IN_HOURS)) $(if $(PERMISSIONS_BOUNDARY),-c permissions_boundary=$(PERMISSIONS_BOUNDARY))
 # The CI access stack (once per account and region): the repository whose workflows run, and what narrows it.
 CI_ACCESS_ARGS = --app "$(BIN)/python ci_access_app.py" -c github_repo=$(GITHUB_REPO) $(if $(GITHUB_ENVIRONMENT),-c github_environment=$(GITHUB_ENVIRONMENT)) $(if $(GITHUB_BRANCH),-c github_branch=$(GITHUB_BRANCH)) $(if $(GITHUB_OIDC_PROVIDER_ARN),-c github_oidc_provider_arn=$(GITHUB_OIDC_PROVIDER_ARN)) $(if $(CDK_QUALIFIER),-c cdk_qualifier=$(CDK_QUALIFIER)) $(if $(WEIGHTS_BUCKETS),-c weights_buckets=$(WEIGHTS_BUCKETS))
 # CI has no one to answer the IAM-change prompt.
@@ -29,6 +29,7 @@ help:
 	@echo "make setup    create .venv and node_modules from the lock files (the others call it)"
 	@echo "make vllm-catalog  regenerate the vLLM flag catalogs from the pinned vLLM sdists (needs the index)"
 	@echo "make deploy ... EXPIRES_IN_HOURS=N      the stack deletes itself after N hours"
+	@echo "make deploy ... PERMISSIONS_BOUNDARY=ARN  every role gets the CI access stack's boundary (docs/ci.md)"
 	@echo "make ci-access GITHUB_REPO=OWNER/NAME   deploy the CI access stack (GitHub OIDC role, execution policy)"
 	@echo "make ci-access-synth GITHUB_REPO=OWNER/NAME   the same, offline, into cdk.out/"
 
@@ -81,13 +82,17 @@ destroy: setup
 	@$(PREFLIGHT) --credentials-only
 	@npx cdk destroy $(CDK_ARGS) --force
 
+# One access stack per repository: its name carries GITHUB_REPO.
+CI_ACCESS_STACK = $(shell $(BIN)/python -c 'import sys; from stacks.ci_access_stack import ci_access_stack_name as n; print(n(sys.argv[1]))' "$(GITHUB_REPO)" 2>/dev/null)
+
 ci-access: setup
 	@npx cdk deploy $(CI_ACCESS_ARGS) --require-approval $(APPROVAL) --outputs-file ci-access-outputs.json
-	@echo "Outputs in ci-access-outputs.json: set CiRoleArn as the repository variable AWS_ROLE_ARN"
+	@echo "Outputs in ci-access-outputs.json: set CiRoleArn as the repository variable AWS_ROLE_ARN and"
+	@echo "PermissionsBoundaryArn as AWS_PERMISSIONS_BOUNDARY_ARN; bootstrap with ExecutionPolicyArn (docs/ci.md)"
 
 ci-access-synth: setup
 	@npx cdk synth $(CI_ACCESS_ARGS) -q
-	@echo "Template: cdk.out/sagemaker-openai-ci-access.template.json"
+	@echo "Template: cdk.out/$(CI_ACCESS_STACK).template.json"
 
 lint: setup
 	@echo "==> ruff, mypy --strict"

@@ -6,12 +6,11 @@ import sys
 import aws_cdk as cdk
 
 from sagemaker_openai.errors import ConfigError
-from stacks.ci_access_stack import build_ci_access_app, ci_access_props
+from stacks.ci_access_stack import CONTEXT_KEYS, build_ci_access_app, ci_access_props
 
 app = cdk.App()
-keys = ("github_repo", "github_environment", "github_branch", "github_oidc_provider_arn", "cdk_qualifier")
 try:
-    props = ci_access_props({key: app.node.try_get_context(key) for key in keys})
+    props = ci_access_props({key: app.node.try_get_context(key) for key in CONTEXT_KEYS})
 except ConfigError as exc:
     sys.exit(f"Error: {exc}")
 build_ci_access_app(props, app=app)

@@ -35,3 +35,17 @@ PREFLIGHT_READ_ACTIONS: tuple[tuple[str, str], ...] = (
     ("cloudformation:ListStackResources", "which existing log groups the stack already owns"),
     ("pricing:GetProducts", "the on-demand hosting price of the instance type (Price List API)"),
 )
+
+# Every call `sagemaker-openai leftovers` makes (kept here, beside the pre-flight's, so that the constructs
+# need not import the client); the CI access role grants them for the canary's leftover check.
+LEFTOVERS_READ_ACTIONS = (
+    "cloudformation:DescribeStacks",
+    "tag:GetResources",
+    "iam:ListRoles",
+    "iam:ListRoleTags",
+    "sagemaker:DescribeEndpoint",
+    "sagemaker:DescribeEndpointConfig",
+    "sagemaker:DescribeModel",
+    "sagemaker:DescribeInferenceComponent",
+    "logs:DescribeLogGroups",
+)

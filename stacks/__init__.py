@@ -8,6 +8,7 @@ from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks
 from sagemaker_openai.config import KitConfig, collect_warnings
 from sagemaker_openai.constructs.nag_rules import SageMakerOpenAIChecks
 from stacks.openai_endpoint_stack import OpenAIEndpointStack
+from stacks.permissions_boundary import CONTEXT_KEY, apply_permissions_boundary, parse_permissions_boundary
 
 __all__ = ["OpenAIEndpointStack", "add_deployment", "add_nag_packs", "build_app", "synth_warnings"]
 
@@ -51,8 +52,15 @@ def synth_warnings(config: KitConfig) -> list[str]:
 def build_app(
     config: KitConfig, *, app: cdk.App | None = None, expires_at: datetime | None = None
 ) -> cdk.App:
-    """The app with the nag packs and the stack for ``config`` (``app`` carries CLI context or an outdir)."""
+    """The app with the nag packs and the stack for ``config`` (``app`` carries CLI context or an outdir).
+
+    With ``-c permissions_boundary=ARN`` (the CI access stack's boundary) every role of the stack carries
+    that boundary, and its roles and managed policies sit at the kit's IAM path.
+    """
     app = app or cdk.App()
+    boundary = parse_permissions_boundary(app.node.try_get_context(CONTEXT_KEY))
     add_nag_packs(app)
-    add_deployment(app, config, expires_at=expires_at)
+    stack = add_deployment(app, config, expires_at=expires_at)
+    if boundary is not None:
+        apply_permissions_boundary(stack, boundary)
     return app

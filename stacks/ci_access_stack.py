@@ -1,5 +1,6 @@
 """The CI access stack: deployed once per account and region so that GitHub Actions can run the kit's CI."""
 
+import hashlib
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -13,10 +14,13 @@ from sagemaker_openai.constructs.ci_access import (
     DeployExecutionPolicy,
     GithubCiRole,
     GithubSubject,
+    KitPermissionsBoundary,
 )
 from sagemaker_openai.errors import ConfigError
 
-CI_ACCESS_STACK_NAME = "sagemaker-openai-ci-access"
+CI_ACCESS_STACK_PREFIX = "sagemaker-openai-ci-access"
+_STACK_NAME_MAX = 128  # CloudFormation's limit
+_HASH_LEN = 8
 # GitHub's rules: owner letters, digits and hyphens; repository also dots and underscores.
 _REPOSITORY = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
 _REF_PART = re.compile(r"^[A-Za-z0-9._/-]{1,255}$")
@@ -25,6 +29,30 @@ _PROVIDER_ARN = re.compile(
 )
 _QUALIFIER = re.compile(r"^[a-z0-9]{1,10}$")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+# Every `-c` key ci_access_props reads (ci_access_app.py passes exactly these).
+CONTEXT_KEYS = (
+    "github_repo",
+    "github_environment",
+    "github_branch",
+    "github_oidc_provider_arn",
+    "cdk_qualifier",
+    "weights_buckets",
+)
+
+
+def ci_access_stack_name(repository: str) -> str:
+    """``sagemaker-openai-ci-access-<owner>-<repo>``, one stack per repository (GitHub names are case-blind).
+
+    A name with characters a stack name cannot hold (``.``, ``_``), or too long, gets a hash of the
+    repository so that two repositories never share a stack.
+    """
+    lowered = repository.lower()
+    slug = re.sub(r"[^a-z0-9]+", "-", lowered).strip("-")
+    name = f"{CI_ACCESS_STACK_PREFIX}-{slug}"
+    if slug == lowered.replace("/", "-") and len(name) <= _STACK_NAME_MAX:
+        return name
+    digest = hashlib.sha256(lowered.encode()).hexdigest()[:_HASH_LEN]
+    return f"{name[: _STACK_NAME_MAX - _HASH_LEN - 1].rstrip('-')}-{digest}"
 
 
 @dataclass(frozen=True)
@@ -33,6 +61,10 @@ class CiAccessProps:
     provider_arn: str | None = None
     qualifier: str = DEFAULT_QUALIFIER
     weights_buckets: tuple[str, ...] = ()
+
+    @property
+    def stack_name(self) -> str:
+        return ci_access_stack_name(self.subject.repository)
 
 
 def ci_access_props(context: dict[str, Any]) -> CiAccessProps:
@@ -75,7 +107,8 @@ def ci_access_props(context: dict[str, Any]) -> CiAccessProps:
 
 
 class CiAccessStack(Stack):
-    """The GitHub OIDC provider (or an existing one), the CI role, and the bootstrap execution policy."""
+    """The GitHub OIDC provider (or an existing one), the CI role, the bootstrap execution policy, and the
+    permissions boundary that policy requires on every role it lets CloudFormation create."""
 
     def __init__(self, scope: Construct, construct_id: str, *, props: CiAccessProps, **kwargs: Any) -> None:
         super().__init__(
@@ -92,7 +125,12 @@ class CiAccessStack(Stack):
             qualifier=props.qualifier,
             weights_buckets=props.weights_buckets,
         )
-        self.execution_policy = DeployExecutionPolicy(self, "ExecutionPolicy")
+        self.boundary = KitPermissionsBoundary(
+            self, "PermissionsBoundary", weights_buckets=props.weights_buckets
+        )
+        self.execution_policy = DeployExecutionPolicy(
+            self, "ExecutionPolicy", boundary_arn=self.boundary.policy_arn
+        )
         CfnOutput(
             self,
             "CiRoleArn",
@@ -103,7 +141,15 @@ class CiAccessStack(Stack):
             self,
             "ExecutionPolicyArn",
             value=self.execution_policy.policy_arn,
-            description="cdk bootstrap --cloudformation-execution-policies <this ARN>",
+            description="cdk bootstrap --cloudformation-execution-policies <this value> "
+            "(two ARNs, comma-separated)",
+        )
+        CfnOutput(
+            self,
+            "PermissionsBoundaryArn",
+            value=self.boundary.policy_arn,
+            description="Put in the repository variable AWS_PERMISSIONS_BOUNDARY_ARN "
+            "(make deploy PERMISSIONS_BOUNDARY=<this ARN>)",
         )
         CfnOutput(
             self, "OidcProviderArn", value=self.ci_role.provider_arn, description="GitHub OIDC provider"
@@ -115,5 +161,5 @@ def build_ci_access_app(props: CiAccessProps, *, app: cdk.App | None = None) -> 
 
     app = app or cdk.App()
     add_nag_packs(app)
-    CiAccessStack(app, CI_ACCESS_STACK_NAME, props=props)
+    CiAccessStack(app, props.stack_name, props=props)
     return app

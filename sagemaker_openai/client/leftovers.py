@@ -1,5 +1,6 @@
 """What the kit left in an account and region: stacks past their expiry or stuck in DELETE_FAILED or
-ROLLBACK_FAILED, and tagged resources whose stack is gone. Read-only (``LEFTOVERS_READ_ACTIONS``).
+ROLLBACK_FAILED, and tagged resources whose stack is gone. Read-only: the calls are
+``preflight_actions.LEFTOVERS_READ_ACTIONS``.
 
 The tagging API's index lags: a resource deleted a moment ago is still listed for a while. So each
 candidate it lists is described before it is reported, and one that is gone (or goes while this runs)
@@ -20,18 +21,6 @@ from sagemaker_openai.tags import EXPIRES_AT_FORMAT, EXPIRES_AT_TAG, KIT_TAG, RE
 if TYPE_CHECKING:
     import boto3
 
-# Every call the check makes; the CI access role grants them for the canary's leftover check.
-LEFTOVERS_READ_ACTIONS = (
-    "cloudformation:DescribeStacks",
-    "tag:GetResources",
-    "iam:ListRoles",
-    "iam:ListRoleTags",
-    "sagemaker:DescribeEndpoint",
-    "sagemaker:DescribeEndpointConfig",
-    "sagemaker:DescribeModel",
-    "sagemaker:DescribeInferenceComponent",
-    "logs:DescribeLogGroups",
-)
 # Stack states CloudFormation gives up in: the stack stays, with whatever it could not delete or roll back.
 STUCK_STACK_STATUSES = frozenset({"DELETE_FAILED", "ROLLBACK_FAILED"})
 

