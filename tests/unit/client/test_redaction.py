@@ -95,6 +95,13 @@ def test_a_cut_off_token_loses_its_first_piece() -> None:
     )
 
 
+def test_text_whose_lower_case_is_longer_is_redacted_in_place() -> None:
+    """'İ' lowers to two characters; names are matched case-insensitively without shifting the spans."""
+    assert redact("\u0130\u0130 SessionToken=abc, \u00c9 X-Amz-Signature=0a1b") == (
+        "\u0130\u0130 SessionToken=<redacted>, \u00c9 X-Amz-Signature=<redacted>"
+    )
+
+
 # Adversarial shapes for the patterns (each repeated to 1 MiB), and whether redact must leave them alone.
 _MIB = 1 << 20
 _ADVERSARIAL = {
@@ -109,6 +116,7 @@ _ADVERSARIAL = {
     "whitespace runs": ("s \t", True),
     "escaped line breaks": ("s\\n", True),
     "URL user info without @": ("a://b:", True),
+    "letters that lower to two characters": ("\u0130a-", True),
     "token prefixes": ("sagemaker-api-key-", False),
     "wrapped token pieces": ("sagemaker-api-key-" + "QUJD" * 30 + "\n", False),
     "signatures": ("Signature=", False),
