@@ -8,7 +8,7 @@ from pydantic import Field, field_validator, model_validator
 from sagemaker_openai import images
 from sagemaker_openai.config._base import ConfigWarning, Spec
 from sagemaker_openai.config.operations import check_kms_key_arn
-from sagemaker_openai.config.secret_names import is_secret_name
+from sagemaker_openai.config.secret_names import holds_no_secret, is_secret_name
 from sagemaker_openai.vllm_catalog import catalog_versions, load_catalog
 from sagemaker_openai.vllm_flags import UserFlag, VllmArgValue
 
@@ -25,8 +25,6 @@ _VLLM_ARG_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _HF_MODEL_ID = re.compile(r"^[\w.-]+(/[\w.-]+)?$")
 _S3_PREFIX_URI = re.compile(r"^s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/(?P<prefix>(?:[^/]+/)+)$")
-# Values the DLC's entrypoint reads as a bare flag or as no flag: they hold no secret, whatever the flag.
-_FLAG_WORDS = frozenset({"", "true", "false"})
 # ContainerDefinition.Environment limits (botocore): 1024 bytes per key and value, 32 KiB in all.
 ENV_ENTRY_MAX = 1024
 ENV_TOTAL_MAX = 32 * 1024
@@ -61,10 +59,7 @@ class VllmSettings(Spec):
         a bare flag or its --no- form holds no secret.
         """
         for name, value in extra_args.items():
-            holds_value = not isinstance(value, bool) and not (
-                isinstance(value, str) and value.strip().lower() in _FLAG_WORDS
-            )
-            if holds_value and is_secret_name(name):
+            if is_secret_name(name) and not holds_no_secret(value):
                 raise ValueError(
                     f"key {name!r} would store a secret in plain text in the template; remove it "
                     "(stage gated weights to S3 and use s3_uri; SageMaker authenticates callers with IAM, "

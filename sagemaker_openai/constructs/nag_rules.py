@@ -12,7 +12,7 @@ import jsii
 from aws_cdk import CfnResource, Stack
 from cdk_nag import IApplyRule, NagMessageLevel, NagPack, NagRuleCompliance
 
-from sagemaker_openai.config.secret_names import is_secret_name
+from sagemaker_openai.config.secret_names import holds_no_secret, is_secret_name
 from sagemaker_openai.constructs._nag import KIT
 
 PACK = KIT
@@ -46,7 +46,9 @@ def secret_in_environment(node: CfnResource) -> NagRuleCompliance:
         return NagRuleCompliance.NOT_APPLICABLE
     for container in containers:
         for name, value in (container.get("environment") or {}).items():
-            if is_secret_name(name) or (isinstance(value, str) and _SECRET_VALUE.match(value)):
+            if is_secret_name(name) and not holds_no_secret(value):
+                return NagRuleCompliance.NON_COMPLIANT
+            if isinstance(value, str) and _SECRET_VALUE.match(value):
                 return NagRuleCompliance.NON_COMPLIANT
     return NagRuleCompliance.COMPLIANT
 

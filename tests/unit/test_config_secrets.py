@@ -4,11 +4,14 @@ refused up front, in one line that names the key and the fix, with one rule shar
 from pathlib import Path
 from typing import Any
 
+import aws_cdk as cdk
 import pytest
 import yaml
+from aws_cdk import aws_sagemaker as sagemaker
 
 from sagemaker_openai.config import VllmSettings, load_config, parse_config
 from sagemaker_openai.config.secret_names import is_secret_name
+from sagemaker_openai.constructs.nag_rules import SageMakerOpenAIChecks
 from sagemaker_openai.errors import ConfigError
 from sagemaker_openai.vllm_catalog import catalog_versions, load_catalog
 from tests.conftest import CONFIG_DIR, load_yaml
@@ -113,3 +116,23 @@ def _catalog_flags(version: str) -> set[str]:
     catalog = load_catalog(version)
     assert catalog is not None
     return set(catalog.flags)
+
+
+def _nag_findings(environment: dict[str, str]) -> list[str]:
+    stack = cdk.Stack(cdk.App(), "Checked")
+    sagemaker.CfnModel(
+        stack,
+        "Model",
+        execution_role_arn="arn:aws:iam::123456789012:role/exec",
+        primary_container=sagemaker.CfnModel.ContainerDefinitionProperty(
+            image="image", environment=environment
+        ),
+    )
+    return sorted(v.rule_name for v in SageMakerOpenAIChecks().validate_scope(stack).violations)
+
+
+def test_the_nag_rule_judges_the_rendered_flags_as_the_config_does() -> None:
+    finding = ["SageMakerOpenAI-SecretInEnvironment"]
+    assert _nag_findings({"SM_VLLM_HF_TOKEN": "hf_" + "c" * 34}) == finding
+    assert _nag_findings({"SM_VLLM_API_KEY": '["key-1"]'}) == finding
+    assert _nag_findings({"SM_VLLM_HF_TOKEN": "true", "SM_VLLM_LONG_PREFILL_TOKEN_THRESHOLD": "2048"}) == []
