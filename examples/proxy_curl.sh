@@ -5,15 +5,17 @@
 #   bash examples/proxy_curl.sh [BASE_URL] [MODEL]
 #
 # BASE_URL defaults to http://127.0.0.1:8000/v1; MODEL (a key of the stack) may be left out when the
-# stack serves one model. Set PROXY_API_KEY when the proxy runs with --api-key-env.
+# stack serves one model. Set PROXY_API_KEY when the proxy runs with --api-key-env: curl reads the
+# Authorization header from standard input (-H @-), so the key never appears in a process list, as it would
+# in -H "Authorization: Bearer $PROXY_API_KEY" (any local user can read another's command line), and a
+# loopback proxy is reached directly even when http_proxy is set (a forward proxy would read the key).
 set -euo pipefail
 BASE_URL=${1:-http://127.0.0.1:8000/v1}
 MODEL=${2:-}
 post() {
-  curl --silent --show-error --fail-with-body --no-buffer "$BASE_URL/chat/completions" \
-    -H "Content-Type: application/json" \
-    -H "Authorization: Bearer ${PROXY_API_KEY:-unused}" \
-    -d "$1"
+  curl --silent --show-error --fail-with-body --no-buffer --noproxy 127.0.0.1,localhost \
+    "$BASE_URL/chat/completions" -H "Content-Type: application/json" -H @- -d "$1" \
+    <<<"Authorization: Bearer ${PROXY_API_KEY:-unused}"
   echo
 }
 TOOLS='[{"type": "function", "function": {"name": "get_weather", "description": "The current weather in a city",

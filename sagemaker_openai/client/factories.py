@@ -12,6 +12,7 @@ from openai import AsyncOpenAI, DefaultAsyncHttpxClient, DefaultHttpxClient, Ope
 from sagemaker_openai.client.auth import BearerTokenAuth
 from sagemaker_openai.client.capacity import AsyncCapacityWaitTransport, CapacityWaitTransport
 from sagemaker_openai.client.destinations import check_token_destination
+from sagemaker_openai.client.direct_http import async_direct_plain_http, direct_plain_http
 from sagemaker_openai.client.errors import RegionError
 from sagemaker_openai.client.region import resolve_region
 from sagemaker_openai.client.stack_outputs import StackOutputs
@@ -41,13 +42,19 @@ def connection_pool(
 ) -> httpx.Client:
     """An httpx pool with the SDK's defaults and `auth`. With `wait_for_capacity` seconds, requests to a
     model scaled to zero are resent until a copy answers, each pause announced through `notify` (default:
-    a warning log); see sagemaker_openai.client.capacity."""
+    a warning log); see sagemaker_openai.client.capacity.
+
+    A token never goes through a forward proxy in clear: plain-HTTP (loopback) requests ignore HTTP_PROXY
+    and ALL_PROXY; HTTPS follows them (see sagemaker_openai.client.direct_http). A given `transport`
+    replaces the network and its proxy settings altogether, as in httpx."""
     if wait_for_capacity > 0:
         inner = transport or httpx.HTTPTransport(limits=POOL_LIMITS)
         transport = CapacityWaitTransport(
             inner, max_wait=wait_for_capacity, sleep=sleep, clock=clock, notify=notify
         )
-    return DefaultHttpxClient(auth=auth, timeout=timeout, transport=transport)
+    if transport is not None:  # httpx reads no proxy from the environment then
+        return DefaultHttpxClient(auth=auth, timeout=timeout, transport=transport)
+    return DefaultHttpxClient(auth=auth, timeout=timeout, mounts=direct_plain_http(POOL_LIMITS))
 
 
 def async_connection_pool(
@@ -62,7 +69,9 @@ def async_connection_pool(
     if wait_for_capacity > 0:
         inner = transport or httpx.AsyncHTTPTransport(limits=POOL_LIMITS)
         transport = AsyncCapacityWaitTransport(inner, max_wait=wait_for_capacity, notify=notify)
-    return DefaultAsyncHttpxClient(auth=auth, timeout=timeout, transport=transport)
+    if transport is not None:
+        return DefaultAsyncHttpxClient(auth=auth, timeout=timeout, transport=transport)
+    return DefaultAsyncHttpxClient(auth=auth, timeout=timeout, mounts=async_direct_plain_http(POOL_LIMITS))
 
 
 def openai_client(

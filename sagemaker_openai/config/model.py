@@ -3,11 +3,12 @@
 import re
 from typing import Literal, Self
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from sagemaker_openai import images
 from sagemaker_openai.config._base import ConfigWarning, Spec
 from sagemaker_openai.config.operations import check_kms_key_arn
+from sagemaker_openai.config.secret_names import holds_no_secret, is_secret_name
 from sagemaker_openai.vllm_catalog import catalog_versions, load_catalog
 from sagemaker_openai.vllm_flags import UserFlag, VllmArgValue
 
@@ -24,8 +25,6 @@ _VLLM_ARG_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _HF_MODEL_ID = re.compile(r"^[\w.-]+(/[\w.-]+)?$")
 _S3_PREFIX_URI = re.compile(r"^s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/(?P<prefix>(?:[^/]+/)+)$")
-# Secrets would sit in plain text in the model's environment and the CloudFormation template.
-_SECRET_ENV_NAMES = frozenset({"HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HUGGINGFACEHUB_API_TOKEN"})
 # ContainerDefinition.Environment limits (botocore): 1024 bytes per key and value, 32 KiB in all.
 ENV_ENTRY_MAX = 1024
 ENV_TOTAL_MAX = 32 * 1024
@@ -50,6 +49,23 @@ class VllmSettings(Spec):
     enable_prefix_caching: bool | None = None
     dtype: str | None = None
     extra_args: dict[str, VllmArgValue] = Field(default_factory=dict)
+
+    @field_validator("extra_args")
+    @classmethod
+    def _refuse_secrets(cls, extra_args: dict[str, VllmArgValue]) -> dict[str, VllmArgValue]:
+        """A secret (hf_token, api_key...) would sit in clear in the template and the model's environment.
+
+        Runs before the flag-name checks, so a kebab-case secret gets this message too. A boolean passes:
+        a bare flag or its --no- form holds no secret.
+        """
+        for name, value in extra_args.items():
+            if is_secret_name(name) and not holds_no_secret(value):
+                raise ValueError(
+                    f"key {name!r} would store a secret in plain text in the template; remove it "
+                    "(stage gated weights to S3 and use s3_uri; SageMaker authenticates callers with IAM, "
+                    "so vLLM needs no API key)"
+                )
+        return extra_args
 
     @model_validator(mode="after")
     def _check_extra_args(self) -> Self:
@@ -131,7 +147,7 @@ class ModelSpec(Spec):
                 )
             if name.startswith("SM_VLLM_") or name == "HF_MODEL_ID":
                 raise ValueError(f"environment key {name!r} is set by the kit; use the vllm fields instead")
-            if name in _SECRET_ENV_NAMES:
+            if is_secret_name(name):
                 raise ValueError(
                     f"environment key {name!r} would store a secret in plain text in the template; "
                     "stage gated weights to S3 and use s3_uri"

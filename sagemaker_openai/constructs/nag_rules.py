@@ -4,7 +4,6 @@ Run beside AwsSolutions, NIST 800-53 R5 and HIPAA Security (``stacks.add_nag_pac
 the synth and is acknowledged like theirs (``SageMakerOpenAI::SageMakerOpenAI-<Rule>``).
 """
 
-import itertools
 import re
 from collections.abc import Callable, Iterable
 from typing import Any, cast
@@ -13,14 +12,12 @@ import jsii
 from aws_cdk import CfnResource, Stack
 from cdk_nag import IApplyRule, NagMessageLevel, NagPack, NagRuleCompliance
 
+from sagemaker_openai.config.secret_names import holds_no_secret, is_secret_name
 from sagemaker_openai.constructs._nag import KIT
 
 PACK = KIT
 RuleFunction = Callable[[CfnResource], NagRuleCompliance]
 
-# Parts of an environment variable name (split on "_") that mark a secret; "TOKENS" (a vLLM limit) is not.
-_SECRET_NAME_PARTS = {"TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL", "CREDENTIALS", "APIKEY"}
-_SECRET_NAME_PAIRS = {("API", "KEY"), ("ACCESS", "KEY"), ("PRIVATE", "KEY"), ("SECRET", "KEY")}
 # Shapes of well-known credentials: Hugging Face, AWS access key IDs, OpenAI-style and GitHub tokens.
 _SECRET_VALUE = re.compile(
     r"^(hf_[A-Za-z0-9]{30,}|(AKIA|ASIA)[0-9A-Z]{16}|sk-[A-Za-z0-9_-]{20,}|gh[pousr]_[A-Za-z0-9]{30,})$"
@@ -38,13 +35,6 @@ def properties(node: CfnResource) -> dict[str, Any]:
     return resolved
 
 
-def _secret_name(name: str) -> bool:
-    parts = name.upper().split("_")
-    return bool(_SECRET_NAME_PARTS.intersection(parts)) or any(
-        pair in _SECRET_NAME_PAIRS for pair in itertools.pairwise(parts)
-    )
-
-
 def secret_in_environment(node: CfnResource) -> NagRuleCompliance:
     """A model or component container environment holds a secret-looking name or value."""
     props = properties(node)
@@ -56,7 +46,9 @@ def secret_in_environment(node: CfnResource) -> NagRuleCompliance:
         return NagRuleCompliance.NOT_APPLICABLE
     for container in containers:
         for name, value in (container.get("environment") or {}).items():
-            if _secret_name(name) or (isinstance(value, str) and _SECRET_VALUE.match(value)):
+            if is_secret_name(name) and not holds_no_secret(value):
+                return NagRuleCompliance.NON_COMPLIANT
+            if isinstance(value, str) and _SECRET_VALUE.match(value):
                 return NagRuleCompliance.NON_COMPLIANT
     return NagRuleCompliance.COMPLIANT
 

@@ -9,6 +9,10 @@ from urllib.parse import urlsplit
 import httpx
 
 from sagemaker_openai.client.destinations import is_loopback, origin
+from sagemaker_openai.client.direct_http import async_direct_plain_http
+
+# httpx's own default pool limits, for the transport that plain-HTTP upstreams get.
+_POOL_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)
 
 
 class UpstreamURLError(ValueError):
@@ -44,8 +48,12 @@ class Upstream:
         check_upstream_url(base_url)
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self.base_url = displayed_url(base_url)
+        # The API key never goes through HTTP_PROXY in clear to a plain-HTTP (loopback) upstream.
         self._client = httpx.AsyncClient(
-            base_url=base_url.rstrip("/"), headers=headers, timeout=httpx.Timeout(timeout, connect=10.0)
+            base_url=base_url.rstrip("/"),
+            headers=headers,
+            timeout=httpx.Timeout(timeout, connect=10.0),
+            mounts=async_direct_plain_http(_POOL_LIMITS),
         )
 
     def __repr__(self) -> str:

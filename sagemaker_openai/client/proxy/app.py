@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -59,7 +59,7 @@ class ProxySettings:
 
     routes: ModelRoutes
     auth: httpx.Auth
-    api_key: str | None = None
+    api_key: str | None = field(default=None, repr=False)
     api_key_source: str = "the proxy's API key"
     check_host: bool = True
     timeout: float = 70.0

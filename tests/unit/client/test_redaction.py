@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import subprocess
+import sys
 
 import pytest
 
@@ -90,3 +93,63 @@ def test_a_cut_off_token_loses_its_first_piece() -> None:
     assert (
         redact("Bearer sagemaker-api-key-QUJD\nnext line") == "Bearer sagemaker-api-key-<redacted>\nnext line"
     )
+
+
+def test_text_whose_lower_case_is_longer_is_redacted_in_place() -> None:
+    """'İ' lowers to two characters; names are matched case-insensitively without shifting the spans."""
+    assert redact("\u0130\u0130 SessionToken=abc, \u00c9 X-Amz-Signature=0a1b") == (
+        "\u0130\u0130 SessionToken=<redacted>, \u00c9 X-Amz-Signature=<redacted>"
+    )
+
+
+# Adversarial shapes for the patterns (each repeated to 1 MiB), and whether redact must leave them alone.
+_MIB = 1 << 20
+_ADVERSARIAL = {
+    "hyphenated words": ("a-", True),
+    "hyphens": ("-", True),
+    "dotted words": ("a.", True),
+    "scheme characters": ("a+", True),
+    "a base64 run": ("QUJD", True),
+    "a base64url run": ("aZ09_-", True),
+    "'=' padding": ("=", True),
+    "X-Amz- prefixes": ("X-Amz-", True),
+    "whitespace runs": ("s \t", True),
+    "escaped line breaks": ("s\\n", True),
+    "URL user info without @": ("a://b:", True),
+    "letters that lower to two characters": ("\u0130a-", True),
+    "token prefixes": ("sagemaker-api-key-", False),
+    "wrapped token pieces": ("sagemaker-api-key-" + "QUJD" * 30 + "\n", False),
+    "signatures": ("Signature=", False),
+    "security-token headers": ("X-Amz-Security-Token= ", False),
+    "credential names": ("sessionToken:", False),
+    "SSO headers": ("x-amz-sso_bearer_token=a&", False),
+}
+_TIMING = """
+import json, sys, time
+from sagemaker_openai.client.redaction import redact
+cases = json.loads(sys.stdin.read())
+seconds = {}
+for name, (unit, unchanged) in cases.items():
+    text = (unit * (MIB // len(unit) + 1))[:MIB]
+    started = time.thread_time()
+    result = redact(text)
+    seconds[name] = time.thread_time() - started
+    assert not unchanged or result == text, name
+print(json.dumps(seconds))
+""".replace("MIB", str(_MIB))
+
+
+def test_redact_is_linear_on_a_mebibyte_of_adversarial_text() -> None:
+    """Each shape once, in a child process (a quadratic pattern would run for minutes; it is killed)."""
+    completed = subprocess.run(
+        [sys.executable, "-c", _TIMING],
+        input=json.dumps(_ADVERSARIAL),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    seconds: dict[str, float] = json.loads(completed.stdout)
+    # CPU time of the redacting thread: other processes on a busy machine do not count.
+    assert {name: taken for name, taken in seconds.items() if taken >= 1.0} == {}
+    assert seconds.keys() == _ADVERSARIAL.keys()
