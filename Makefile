@@ -114,7 +114,7 @@ vllm-catalog: setup
 # Re-resolve the pinned versions (needs the registries); commit the changed lock files.
 lock: $(UV)
 	@$(UV) pip compile -q --no-header -p 3.11 pyproject.toml --extra cdk -o requirements.txt
-	@$(UV) pip compile -q --no-header -p 3.11 pyproject.toml --extra cdk --extra dev --extra examples --extra proxy -o requirements-dev.txt
+	@$(UV) pip compile -q --no-header -p 3.11 pyproject.toml --extra cdk --extra dev --extra examples --extra proxy --extra bench -o requirements-dev.txt
 	@$(UV) pip compile -q --no-header -p 3.11 tools/checkov.in -o tools/checkov.lock
 
 clean:
