@@ -1,0 +1,330 @@
+"""`sagemaker-openai bench`: TTFT, ITL, throughput and cost per output token of one model, level by level."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+from decimal import Decimal, InvalidOperation
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from sagemaker_openai.client.auth import BearerTokenAuth
+from sagemaker_openai.client.bench.cost import Deployment, describe_deployment, list_price
+from sagemaker_openai.client.bench.prompts import JsonlRequests, RequestSpec, SyntheticPrompts
+from sagemaker_openai.client.bench.report import BenchRun, conclusions, markdown_summary, progress_line, table
+from sagemaker_openai.client.bench.runner import Plan, run_plan
+from sagemaker_openai.client.bench.settings import BenchSettingsError, Slo, Spread, Stop, parse_levels
+from sagemaker_openai.client.commands._context import CliContext
+from sagemaker_openai.client.commands._targets import (
+    Targets,
+    UsageError,
+    add_target_arguments,
+    check_ready,
+    resolve_targets,
+)
+from sagemaker_openai.client.destinations import is_loopback
+from sagemaker_openai.client.stack_outputs import SINGLE_MODEL_KEY, ModelTarget
+from sagemaker_openai.client.urls import parse_runtime_url
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    import httpx
+
+
+def register(subparsers: argparse._SubParsersAction[Any]) -> None:
+    parser = subparsers.add_parser(
+        "bench",
+        help="measure TTFT, ITL, throughput and cost per token of a model, level by level",
+        description=(
+            "Stream chat completions to one model at each load level in turn (a concurrency sweep, or "
+            "Poisson arrivals at a rate), after an uncounted warm-up, and report per level: time to "
+            "first token, inter-token latency and time per output token (p50/p90/p99/mean), end-to-end "
+            "latency, request and token throughput, errors by status, goodput against --slo, dollars per "
+            "million output tokens, and the client's own CPU. Token counts come from the answers' usage "
+            "(stream_options.include_usage). See docs/bench.md."
+        ),
+    )
+    add_target_arguments(parser)
+    parser.add_argument(
+        "--model", dest="model_key", metavar="KEY", help="the stack's model to bench (= --model-key)"
+    )
+    parser.add_argument(
+        "--auth",
+        choices=("auto", "token", "none"),
+        default="auto",
+        help="auto (default): a self-renewing SageMaker bearer token, none for a loopback --base-url",
+    )
+    parser.add_argument(
+        "--api-key-env",
+        metavar="VAR",
+        help="send this environment variable's value as the API key (a proxy's)",
+    )
+    load = parser.add_argument_group("load")
+    load.add_argument(
+        "--concurrency", metavar="N,N,...", help="closed-loop streams per level (default 1,4,16,64)"
+    )
+    load.add_argument("--rate", metavar="R,R,...", help="Poisson arrivals per second per level, instead")
+    load.add_argument("--duration", type=float, metavar="SECONDS", help="length of each level (default 60)")
+    load.add_argument("--requests", type=int, metavar="N", help="requests per level, instead of --duration")
+    load.add_argument(
+        "--warmup",
+        type=int,
+        metavar="N",
+        help="uncounted requests before each level (default: one per stream, or one second of arrivals)",
+    )
+    prompts = parser.add_argument_group("requests")
+    prompts.add_argument(
+        "--input-tokens",
+        default="512",
+        metavar="MEAN[:SPREAD]",
+        help="prompt length, uniform ± spread (default 512)",
+    )
+    prompts.add_argument(
+        "--output-tokens",
+        metavar="MEAN[:SPREAD]",
+        help="max_tokens asked for (default 128; a file's own otherwise)",
+    )
+    prompts.add_argument(
+        "--shared-prefix-tokens",
+        type=int,
+        default=0,
+        metavar="N",
+        help="words every prompt starts with, before its own --input-tokens (prefix caching and routing)",
+    )
+    prompts.add_argument(
+        "--prompts-file", type=Path, metavar="FILE.jsonl", help="chat requests, one JSON object per line"
+    )
+    prompts.add_argument(
+        "--no-ignore-eos",
+        dest="ignore_eos",
+        action="store_false",
+        help="let the model stop early (default: send vLLM's ignore_eos so answers are max_tokens long)",
+    )
+    prompts.add_argument("--seed", type=int, default=0, help="seed of prompts and arrivals (default 0)")
+    prompts.add_argument(
+        "--timeout", type=float, default=70.0, metavar="SECONDS", help="per-read timeout (default 70)"
+    )
+    judged = parser.add_argument_group("service-level objective and cost")
+    judged.add_argument("--slo", metavar="KEY=SECONDS,...", help="per-request limits: ttft, itl, tpot, e2e")
+    judged.add_argument(
+        "--slo-attainment",
+        type=float,
+        default=90.0,
+        metavar="PERCENT",
+        help="share of a level's requests that must meet --slo for it to count (default 90)",
+    )
+    judged.add_argument(
+        "--price-per-hour", metavar="USD", help="price per instance-hour (default: Price List API)"
+    )
+    judged.add_argument("--instance-type", help="the instance type, when the endpoint cannot be described")
+    judged.add_argument(
+        "--instance-count", type=int, metavar="N", help="instances billed (default: the endpoint's)"
+    )
+    outputs = parser.add_argument_group("outputs")
+    outputs.add_argument("--json", type=Path, metavar="FILE", help="write every figure and setting as JSON")
+    outputs.add_argument(
+        "--plot", type=Path, metavar="FILE.png", help="draw latency and throughput (needs [bench])"
+    )
+    outputs.add_argument("--markdown", type=Path, metavar="FILE", help="write a markdown summary (for CI)")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace, ctx: CliContext) -> int:
+    plan, requests, workload = _plan(args)
+    target, targets = _target(args, ctx)
+    deployment = _deployment(args, target, targets, ctx)
+    usd_per_hour, price_source = _price(args, deployment, targets, ctx)
+    if usd_per_hour is not None:
+        plan = Plan(plan.levels, plan.stop, plan.slo, plan.warmup, usd_per_hour, plan.seed)
+    settings = {
+        "kit_version": _kit_version(),
+        "base_url": target.base_url,
+        "stack": args.stack or (str(args.outputs_file) if args.outputs_file else None),
+        "model": target.served_model_name,
+        "instance_type": deployment.instance_type,
+        "instance_count": _instances(args, deployment),
+        "vllm_flags": deployment.vllm_flags,
+        "price": None
+        if usd_per_hour is None
+        else {"usd_per_hour": str(usd_per_hour), "source": price_source},
+        "workload": workload,
+        "stop": plan.stop.describe(),
+        "warmup": args.warmup,
+        "ignore_eos": args.ignore_eos,
+        "slo": plan.slo.as_dict(),
+        "seed": args.seed,
+    }
+    if targets is not None:
+        check_ready(targets, ctx)
+    levels = asyncio.run(_measure(args, ctx, target=target, targets=targets, plan=plan, requests=requests))
+    result = BenchRun(settings, levels, args.slo_attainment / 100, notes=list(deployment.notes))
+    print(table(result), file=ctx.stdout)
+    for line in conclusions(result):
+        print(line, file=ctx.stdout)
+    _write_outputs(args, result, ctx)
+    return 0
+
+
+def _plan(args: argparse.Namespace) -> tuple[Plan, Iterable[RequestSpec], str]:
+    try:
+        levels = parse_levels(args.concurrency, args.rate)
+        stop = Stop.from_flags(args.requests, args.duration)
+        slo = Slo.parse(args.slo) if args.slo else Slo()
+        output = Spread.parse(args.output_tokens, "--output-tokens") if args.output_tokens else None
+        if args.warmup is not None and args.warmup < 0:
+            raise BenchSettingsError("--warmup must be 0 or more requests")
+        if not 0 < args.slo_attainment <= 100:
+            raise BenchSettingsError("--slo-attainment is a percentage above 0 and up to 100; e.g. 90")
+        if args.timeout <= 0:
+            raise BenchSettingsError("--timeout must be a positive number of seconds")
+        if args.prompts_file is not None:
+            if args.shared_prefix_tokens:
+                raise BenchSettingsError("Provide either --prompts-file or --shared-prefix-tokens, not both.")
+            requests: Iterable[RequestSpec] = JsonlRequests(
+                args.prompts_file, max_tokens=output, seed=args.seed
+            )
+            workload = f"requests from {args.prompts_file}"
+        else:
+            if args.shared_prefix_tokens < 0:
+                raise BenchSettingsError("--shared-prefix-tokens must be 0 or more")
+            inputs = Spread.parse(args.input_tokens, "--input-tokens")
+            output = output or Spread(128)
+            requests = SyntheticPrompts(
+                input_tokens=inputs,
+                output_tokens=output,
+                shared_prefix_tokens=args.shared_prefix_tokens,
+                seed=args.seed,
+            )
+            prefix = f" after a shared {args.shared_prefix_tokens}" if args.shared_prefix_tokens else ""
+            workload = f"synthetic prompts of {inputs} tokens{prefix}, {output} output tokens"
+    except BenchSettingsError as exc:
+        raise UsageError(str(exc)) from None
+    return Plan(levels, stop, slo, args.warmup, seed=args.seed), requests, workload
+
+
+def _target(args: argparse.Namespace, ctx: CliContext) -> tuple[ModelTarget, Targets | None]:
+    """The model to bench; Targets (region, session) unless it is a loopback URL called without a token."""
+    local = args.base_url is not None and is_loopback(urlsplit(args.base_url).hostname or "")
+    if args.api_key_env is not None and args.auth == "token":
+        raise UsageError("Provide either --auth token or --api-key-env, not both.")
+    if args.auth == "none" and not local:
+        raise UsageError("--auth none is for a loopback --base-url only; SageMaker needs a token")
+    if local and (
+        args.auth == "none" or (args.auth == "auto" and args.api_key_env is None) or args.api_key_env
+    ):
+        if args.model_key is not None:
+            raise UsageError("--model picks a model of a stack; drop it with --base-url")
+        return ModelTarget(SINGLE_MODEL_KEY, args.base_url, None, args.model_name or ""), None
+    targets = resolve_targets(args, ctx)
+    if len(targets.models) != 1:
+        keys = ", ".join(model.key for model in targets.models)
+        raise UsageError(f"the stack serves several models ({keys}); pick one with --model KEY")
+    return targets.models[0], targets
+
+
+def _deployment(
+    args: argparse.Namespace, target: ModelTarget, targets: Targets | None, ctx: CliContext
+) -> Deployment:
+    runtime = parse_runtime_url(target.base_url)
+    if targets is None or runtime is None or args.instance_type is not None:
+        return Deployment(instance_type=args.instance_type, instance_count=args.instance_count)
+    component = target.inference_component_name or runtime.inference_component_name
+    return describe_deployment(targets.session, targets.region, runtime.endpoint_name, component)
+
+
+def _instances(args: argparse.Namespace, deployment: Deployment) -> int:
+    return int(args.instance_count or deployment.instance_count or 1)
+
+
+def _price(
+    args: argparse.Namespace, deployment: Deployment, targets: Targets | None, ctx: CliContext
+) -> tuple[Decimal | None, str | None]:
+    """The deployment's price per hour (all its instances) and where it came from."""
+    if args.instance_count is not None and args.instance_count < 1:
+        raise UsageError("--instance-count must be at least 1")
+    count = _instances(args, deployment)
+    if args.price_per_hour is not None:
+        try:
+            price = Decimal(args.price_per_hour)
+        except InvalidOperation:
+            price = Decimal(-1)
+        if not price.is_finite() or price <= 0:
+            raise UsageError(
+                f"--price-per-hour {args.price_per_hour!r} must be a positive USD amount; e.g. 1.21"
+            )
+        return price * count, f"--price-per-hour {args.price_per_hour} x {count} instance(s)"
+    if deployment.instance_type is None or targets is None:
+        return None, None
+    listed, note = list_price(targets.session, deployment.instance_type, targets.region)
+    if listed is None:
+        ctx.note(note or "no price found; pass --price-per-hour")
+        return None, None
+    return listed.usd_per_instance_hour * count, f"{listed.source} x {count} instance(s)"
+
+
+async def _measure(
+    args: argparse.Namespace,
+    ctx: CliContext,
+    *,
+    target: ModelTarget,
+    targets: Targets | None,
+    plan: Plan,
+    requests: Iterable[RequestSpec],
+) -> list[Any]:
+    from sagemaker_openai.client.bench.stream import StreamSender  # noqa: PLC0415 - loads the SDK
+    from sagemaker_openai.client.factories import async_connection_pool, async_openai_client  # noqa: PLC0415
+
+    headers: dict[str, str] = {}
+    auth: httpx.Auth | None = None
+    if args.api_key_env is not None:
+        key = os.environ.get(args.api_key_env)
+        if not key:
+            raise UsageError(f"environment variable {args.api_key_env} (--api-key-env) is not set")
+        headers["Authorization"] = f"Bearer {key}"
+    elif targets is not None:
+        token_auth = BearerTokenAuth(targets.region, session=targets.session, token_factory=ctx.token_factory)
+        token_auth.token()  # credential problems surface now, not as the first level's errors
+        auth = token_auth
+    pool = async_connection_pool(auth=auth, timeout=args.timeout)
+    # No SDK retries: each 429 or 5xx is counted as it happened.
+    client = async_openai_client(
+        target.base_url,
+        http_client=pool,
+        timeout=args.timeout,
+        max_retries=0,
+        default_headers=headers or None,
+    )
+    async with client:
+        sender = StreamSender(client, target.served_model_name, ignore_eos=args.ignore_eos)
+
+        def report(result: Any) -> None:
+            print(progress_line(result), file=ctx.stdout, flush=True)
+
+        return await run_plan(plan, sender, requests, on_level=report)
+
+
+def _write_outputs(args: argparse.Namespace, result: BenchRun, ctx: CliContext) -> None:
+    from sagemaker_openai.client.bench.report import write_json  # noqa: PLC0415
+
+    if args.json is not None:
+        write_json(result, args.json)
+        print(f"JSON written to {args.json}", file=ctx.stdout)
+    if args.markdown is not None:
+        args.markdown.write_text(markdown_summary(result), encoding="utf-8")
+        print(f"Markdown summary written to {args.markdown}", file=ctx.stdout)
+    if args.plot is not None:
+        from sagemaker_openai.client.bench.plot import plot_run  # noqa: PLC0415 - matplotlib, only for --plot
+
+        plot_run(result, args.plot)
+        print(f"Plot written to {args.plot}", file=ctx.stdout)
+
+
+def _kit_version() -> str:
+    try:
+        return version("sagemaker-openai")
+    except PackageNotFoundError:
+        return "unknown"
