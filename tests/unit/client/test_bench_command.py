@@ -1,0 +1,225 @@
+"""`sagemaker-openai bench` as a command: flags, one-line errors, and its JSON, plot and markdown outputs."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+
+from sagemaker_openai.client.bench.cost import usd_per_million_output_tokens
+from sagemaker_openai.client.bench.measure import ClientLoad, LevelResult, RequestRecord, percentile
+from sagemaker_openai.client.bench.prompts import JsonlRequests, SyntheticPrompts
+from sagemaker_openai.client.bench.report import BenchRun
+from sagemaker_openai.client.bench.settings import BenchSettingsError, LoadLevel, Slo, Spread
+from sagemaker_openai.client.cli import build_parser, run
+from sagemaker_openai.client.commands._context import CliContext
+from sagemaker_openai.client.local_runtime import EndpointLayout, LocalRuntimeServer, RuntimeSettings
+from sagemaker_openai.preflight.pricing import hosting_hourly_price
+
+
+@pytest.fixture(scope="module")
+def base_url() -> Iterator[str]:
+    settings = RuntimeSettings(
+        layout=EndpointLayout("bench"), verifier=None, token_delay=0.002, first_token_delay=0.005
+    )
+    server = LocalRuntimeServer(settings)
+    with server.running():
+        yield server.base_urls()[0]
+
+
+def _run(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = run(["bench", *argv], CliContext(stdout=out, stderr=err))
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_a_sweep_writes_json_plot_and_markdown(base_url: str, tmp_path: Path) -> None:
+    paths = {name: tmp_path / name for name in ("run.json", "run.png", "run.md")}
+    code, out, err = _run(
+        *("--base-url", base_url, "--concurrency", "1,2", "--requests", "3", "--input-tokens", "4"),
+        *("--output-tokens", "6", "--price-per-hour", "1.20", "--slo", "ttft=2,itl=500ms"),
+        *(
+            "--json",
+            str(paths["run.json"]),
+            "--plot",
+            str(paths["run.png"]),
+            "--markdown",
+            str(paths["run.md"]),
+        ),
+    )
+    assert (code, err) == (0, "")
+    assert out.startswith("concurrency 1: 3/3 ok, TTFT p50 ")
+    document = json.loads(paths["run.json"].read_text())
+    assert [level["level"]["concurrency"] for level in document["levels"]] == [1, 2]
+    for level in document["levels"]:
+        assert level["completed"] == 3
+        assert level["output_tokens"] == 18
+        assert level["ttft_seconds"]["p50"] >= 0.005
+        assert level["itl_seconds"]["p50"] > 0
+        assert level["output_token_throughput"] > 0
+        assert level["usd_per_million_output_tokens"] == pytest.approx(
+            1.20 / 3600 / level["output_token_throughput"] * 1e6
+        )
+    assert document["settings"]["price"]["usd_per_hour"] == "1.20"
+    assert document["settings"]["slo"] == {"ttft": 2.0, "itl": 0.5}
+    assert document["best_level"] is not None
+    assert paths["run.png"].read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    summary = paths["run.md"].read_text()
+    assert "| concurrency 2 |" in summary
+    assert "Best level under the SLO (ttft <= 2000 ms, itl <= 500 ms, 90% of requests)" in summary
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--concurrency", "0,4"], "--concurrency takes whole numbers from 1 to 4096"),
+        (["--concurrency", "1,x"], "--concurrency '1,x' is not a comma-separated list of numbers"),
+        (["--concurrency", "1", "--rate", "2"], "Provide either --concurrency or --rate, not both."),
+        (["--rate", "0"], "--rate takes requests per second above 0"),
+        (["--requests", "3", "--duration", "5"], "Provide either --requests or --duration, not both."),
+        (["--input-tokens", "8:8"], "--input-tokens 8:8: the spread must be smaller than the mean"),
+        (["--output-tokens", "many"], "--output-tokens 'many' is not MEAN or MEAN:SPREAD in tokens"),
+        (["--slo", "ttft=fast"], "--slo 'ttft=fast': each item must be KEY=SECONDS"),
+        (["--slo-attainment", "0"], "--slo-attainment is a percentage above 0 and up to 100"),
+        (["--price-per-hour", "cheap"], "--price-per-hour 'cheap' must be a positive USD amount"),
+        (
+            [
+                "--auth",
+                "none",
+                "--base-url",
+                "https://runtime.sagemaker.us-east-1.amazonaws.com/endpoints/e/openai/v1",
+            ],
+            "--auth none is for a loopback --base-url only",
+        ),
+    ],
+)
+def test_a_bad_flag_value_gets_one_line_naming_it(flags: list[str], message: str, base_url: str) -> None:
+    if "--base-url" not in flags:
+        flags = ["--base-url", base_url, *flags]
+    code, out, err = _run(*flags)
+    assert code == 1
+    assert out == ""
+    assert err.startswith(f"Error: {message}")
+    assert err.count("\n") == 1
+
+
+def test_help_documents_every_flag() -> None:
+    parser = build_parser()
+    subparsers = next(a for a in parser._actions if a.dest == "command")
+    bench = cast("dict[str, argparse.ArgumentParser]", subparsers.choices)["bench"]
+    undocumented = [a.option_strings for a in bench._actions if a.option_strings and not a.help]
+    assert undocumented == []
+    text = bench.format_help()
+    for flag in (
+        "--concurrency",
+        "--rate",
+        "--duration",
+        "--requests",
+        "--warmup",
+        "--input-tokens",
+        "--output-tokens",
+        "--shared-prefix-tokens",
+        "--prompts-file",
+        "--slo",
+        "--price-per-hour",
+        "--json",
+        "--plot",
+        "--markdown",
+        "--model",
+        "--stack",
+        "--outputs-file",
+        "--base-url",
+    ):
+        assert flag in text
+
+
+def test_spreads_slos_and_percentiles() -> None:
+    assert Spread.parse("512:128", "--input-tokens") == Spread(512, 128)
+    assert Slo.parse("ttft=500ms,itl=0.05") == Slo(ttft=0.5, itl=0.05)
+    with pytest.raises(BenchSettingsError, match="give ttft once"):
+        Slo.parse("ttft=1,ttft=2")
+    assert percentile([1.0, 2.0, 3.0, 4.0], 50) == 2.5
+    assert percentile([1.0, 2.0, 3.0, 4.0], 99) == pytest.approx(3.97)
+
+
+def test_shared_prefixes_are_shared_and_the_rest_differs() -> None:
+    prompts = iter(
+        SyntheticPrompts(input_tokens=Spread(10, 2), output_tokens=Spread(5), shared_prefix_tokens=30)
+    )
+    first, second = next(prompts), next(prompts)
+    words = [spec.messages[0]["content"].split() for spec in (first, second)]
+    assert words[0][:30] == words[1][:30]
+    assert words[0][30] != words[1][30]
+    assert all(8 <= len(w) - 30 <= 12 for w in words)
+    assert first.max_tokens == second.max_tokens == 5
+
+
+def test_a_jsonl_line_without_messages_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "requests.jsonl"
+    path.write_text('{"messages": [{"role": "user", "content": "hi"}], "max_tokens": 9}\n{"prompt": "x"}\n')
+    with pytest.raises(BenchSettingsError, match=r"requests.jsonl line 2 has no \"messages\" list"):
+        JsonlRequests(path)
+
+
+def _level(cpu: float, lag: float) -> LevelResult:
+    record = RequestRecord(sent=0.0, finished=1.0, token_times=[0.1, 0.2], completion_tokens=2)
+    return LevelResult(LoadLevel(concurrency=1), [record], 1.0, ClientLoad(1.0, cpu, lag), Slo())
+
+
+def test_the_client_is_flagged_only_past_its_thresholds() -> None:
+    assert not _level(cpu=0.5, lag=0.001).client_saturated
+    assert _level(cpu=0.9, lag=0.001).client_saturated
+    assert _level(cpu=0.5, lag=0.02).client_saturated
+
+
+def test_the_best_level_is_the_cheapest_under_the_slo() -> None:
+    cheap_but_slow = LevelResult(
+        LoadLevel(concurrency=8),
+        [RequestRecord(sent=0.0, finished=3.0, token_times=[2.0, 3.0], completion_tokens=2)],
+        1.0,
+        ClientLoad(1.0, 0.1, 0.0),
+        Slo(ttft=1.0),
+        usd_per_million_output_tokens=1.0,
+    )
+    dear_but_fast = LevelResult(
+        LoadLevel(concurrency=1),
+        [RequestRecord(sent=0.0, finished=1.0, token_times=[0.5, 1.0], completion_tokens=2)],
+        1.0,
+        ClientLoad(1.0, 0.1, 0.0),
+        Slo(ttft=1.0),
+        usd_per_million_output_tokens=9.0,
+    )
+    assert BenchRun({}, [dear_but_fast, cheap_but_slow], 0.9).best is dear_but_fast
+    assert usd_per_million_output_tokens(Decimal("3.6"), 1000.0) == pytest.approx(1.0)
+
+
+class _Pages:
+    def __init__(self, pages: list[dict[str, Any]]) -> None:
+        self.pages = pages
+        self.asked: dict[str, Any] = {}
+
+    def get_paginator(self, name: str) -> _Pages:
+        assert name == "get_products"
+        return self
+
+    def paginate(self, **kwargs: Any) -> list[dict[str, Any]]:
+        self.asked = kwargs
+        return self.pages
+
+
+def test_the_hourly_price_is_read_as_the_preflight_reads_it() -> None:
+    item = {
+        "publicationDate": "2026-11-01T00:00:00Z",
+        "terms": {
+            "OnDemand": {"t": {"priceDimensions": {"d": {"unit": "Hrs", "pricePerUnit": {"USD": "1.2120"}}}}}
+        },
+    }
+    client = _Pages([{"PriceList": [json.dumps(item)]}])
+    assert hosting_hourly_price(client, "ml.g6.2xlarge", "us-west-2") == (Decimal("1.2120"), "2026-11-01")
+    assert {"Type": "TERM_MATCH", "Field": "regionCode", "Value": "us-west-2"} in client.asked["Filters"]
