@@ -105,6 +105,7 @@ bench: setup
 	@$(BIN)/python bench/bench_runtime.py
 	@$(BIN)/python bench/bench_vllm_flags.py
 	@$(BIN)/python bench/bench_proxy.py
+	@$(BIN)/python bench/bench_serving.py
 
 # Regenerate the vLLM flag catalogs from the sdists pinned in tools/vllm-sdists.lock (needs the package
 # index); PIN_NEW=1 pins a DLC version that has no pin yet. Commit the changed files.

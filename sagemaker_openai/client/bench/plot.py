@@ -39,6 +39,8 @@ def plot_run(run: BenchRun, path: Path) -> None:
                 marker="o",
                 label=f"{name} {percentile}",
             )
+    # TTFT grows with the queue while ITL stays near the token pace: only a log scale shows both.
+    latency.set_yscale("log")
     latency.set_ylabel("milliseconds")
     latency.set_title("Latency")
     throughput.plot(xs, [level.per_second(level.output_tokens) for level in levels], "-", marker="o")

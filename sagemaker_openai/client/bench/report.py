@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sagemaker_openai.client.bench.measure import LevelResult, Stats
+from sagemaker_openai.client.bench.measure import SATURATED_CPU_FRACTION, LevelResult, Stats
 
 
 @dataclass(frozen=True)
@@ -138,10 +138,15 @@ def conclusions(run: BenchRun) -> list[str]:
             )
         if level.client_saturated:
             cpu, lag = level.client.cpu_fraction, level.client.timer_lag_mean * 1000
+            busy = (
+                "its CPU was saturated"
+                if cpu >= SATURATED_CPU_FRACTION
+                else "its event loop ran late while its own CPU was not (this machine is busy)"
+            )
             lines.append(
-                f"Warning: {label}: the client was saturated (CPU {cpu:.0%} of one core, timers {lag:.1f} ms "
-                "late): its latencies measure this machine, not the endpoint; run fewer streams per process "
-                "or on a larger machine."
+                f"Warning: {label}: the client was saturated: {busy} (CPU {cpu:.0%} of one core, timers "
+                f"{lag:.1f} ms late); the latencies measure this machine, not the endpoint: run fewer "
+                "streams per process, or on a larger or quieter machine."
             )
     lines.extend(f"Note: {note}" for note in run.notes)
     return lines

@@ -5,14 +5,17 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, cast
 
 import pytest
+from botocore.stub import Stubber
 
-from sagemaker_openai.client.bench.cost import usd_per_million_output_tokens
+from sagemaker_openai.client.bench.cost import Deployment, describe_deployment, usd_per_million_output_tokens
 from sagemaker_openai.client.bench.measure import ClientLoad, LevelResult, RequestRecord, percentile
 from sagemaker_openai.client.bench.prompts import JsonlRequests, SyntheticPrompts
 from sagemaker_openai.client.bench.report import BenchRun
@@ -21,6 +24,18 @@ from sagemaker_openai.client.cli import build_parser, run
 from sagemaker_openai.client.commands._context import CliContext
 from sagemaker_openai.client.local_runtime import EndpointLayout, LocalRuntimeServer, RuntimeSettings
 from sagemaker_openai.preflight.pricing import hosting_hourly_price
+
+from .conftest import RuntimeFactory
+from .helpers import REGION, StubbedSession, aws_client, client_config, write_outputs_file
+
+ENDPOINT = {
+    "EndpointName": "demo-ep",
+    "EndpointArn": "arn:aws:sagemaker:us-east-1:123456789012:endpoint/demo-ep",
+    "EndpointConfigName": "demo-config",
+    "EndpointStatus": "InService",
+    "CreationTime": "2026-01-01T00:00:00Z",
+    "LastModifiedTime": "2026-01-01T00:00:00Z",
+}
 
 
 @pytest.fixture(scope="module")
@@ -223,3 +238,107 @@ def test_the_hourly_price_is_read_as_the_preflight_reads_it() -> None:
     client = _Pages([{"PriceList": [json.dumps(item)]}])
     assert hosting_hourly_price(client, "ml.g6.2xlarge", "us-west-2") == (Decimal("1.2120"), "2026-11-01")
     assert {"Type": "TERM_MATCH", "Field": "regionCode", "Value": "us-west-2"} in client.asked["Filters"]
+
+
+def test_a_stack_model_is_called_with_a_self_renewing_token(
+    local_runtime: RuntimeFactory, tmp_path: Path
+) -> None:
+    server = local_runtime("ep", ("ic-a", "ic-b"))  # verifies every token against the fake keys
+    models = {
+        name.removeprefix("ic-"): {
+            "base_url": f"{server.origin}/endpoints/ep/inference-components/{name}/openai/v1",
+            "inference_component_name": name,
+            "served_model_name": "",
+        }
+        for name in ("ic-a", "ic-b")
+    }
+    config = client_config(mode="inference_component", models=models)
+    path = write_outputs_file(tmp_path / "cdk-outputs.json", {"Demo": {"ClientConfig": config}})
+    code, _, err = _run("--outputs-file", str(path), "--requests", "1", "--concurrency", "1")
+    assert (code, err) == (1, "Error: the stack serves several models (a, b); pick one with --model KEY\n")
+    code, out, err = _run(
+        *("--outputs-file", str(path), "--model", "b", "--requests", "2", "--concurrency", "1"),
+        *("--output-tokens", "4", "--json", str(tmp_path / "b.json")),
+    )
+    assert (code, err) == (0, "")
+    document = json.loads((tmp_path / "b.json").read_text())
+    (level,) = document["levels"]
+    assert (level["completed"], level["errors"], level["output_tokens"]) == (2, {}, 8)
+    assert document["settings"]["stack"] == str(path)
+    assert "local-runtime ic-b" not in out  # the answers are measured, not printed
+
+
+def test_the_deployment_is_read_from_the_control_plane() -> None:
+    client = aws_client("sagemaker")
+    with Stubber(client) as stubber:
+        stubber.add_response(
+            "describe_endpoint",
+            {**ENDPOINT, "ProductionVariants": [{"VariantName": "AllTraffic", "CurrentInstanceCount": 2}]},
+            {"EndpointName": "demo-ep"},
+        )
+        stubber.add_response(
+            "describe_endpoint_config",
+            {
+                "EndpointConfigName": "demo-config",
+                "EndpointConfigArn": "arn:aws:sagemaker:us-east-1:123456789012:endpoint-config/demo-config",
+                "ProductionVariants": [
+                    {"VariantName": "AllTraffic", "ModelName": "demo-model", "InstanceType": "ml.g6.2xlarge"}
+                ],
+                "CreationTime": "2026-01-01T00:00:00Z",
+            },
+            {"EndpointConfigName": "demo-config"},
+        )
+        stubber.add_response(
+            "describe_model",
+            {
+                "ModelName": "demo-model",
+                "ModelArn": "arn:aws:sagemaker:us-east-1:123456789012:model/demo-model",
+                "CreationTime": "2026-01-01T00:00:00Z",
+                "PrimaryContainer": {
+                    "Environment": {
+                        "SM_VLLM_MAX_NUM_SEQS": "64",
+                        "SM_VLLM_MAX_MODEL_LEN": "8192",
+                        "HF_MODEL_ID": "m",
+                    }
+                },
+            },
+            {"ModelName": "demo-model"},
+        )
+        deployment = describe_deployment(StubbedSession(sagemaker=client), REGION, "demo-ep", None)
+    assert deployment == Deployment("ml.g6.2xlarge", 2, {"max_model_len": "8192", "max_num_seqs": "64"})
+
+
+def test_a_deployment_that_may_not_be_described_becomes_a_note() -> None:
+    client = aws_client("sagemaker")
+    with Stubber(client) as stubber:
+        stubber.add_client_error("describe_endpoint", "AccessDeniedException", "not allowed")
+        deployment = describe_deployment(StubbedSession(sagemaker=client), REGION, "demo-ep", None)
+    assert deployment.instance_type is None
+    assert deployment.notes == (
+        "could not read endpoint demo-ep's instances (AccessDeniedException); "
+        "pass --instance-type and --instance-count to price it",
+    )
+
+
+def test_the_make_bench_script_runs_the_command_against_local_runtime() -> None:
+    script = Path(__file__).resolve().parents[3] / "bench" / "bench_serving.py"
+    arguments = [
+        "--concurrency",
+        "1,2",
+        "--requests",
+        "2",
+        "--token-delay",
+        "0.001",
+        "--first-token-delay",
+        "0.001",
+    ]
+    done = subprocess.run(
+        [sys.executable, str(script), *arguments, "--max-num-seqs", "1"],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "concurrency 2: 2/2 ok" in done.stdout
+    assert "| concurrency 2 | 2/2     | 0      |" in done.stdout

@@ -1,7 +1,7 @@
 """`sagemaker-openai bench` against an in-process local-runtime with known delays: the figures come out right.
 
-Tolerances: ITL p50 within 10 % of the token delay; TTFT p50 from the first-token delay to it plus 50 ms
-(the client's own request overhead on a shared 2-core machine); token counts exact.
+Tolerances: ITL p50 within 10 % of the token delay; TTFT p50 from the first-token delay to it plus 80 ms
+(the client's own request overhead on a shared, busy 2-core machine); token counts exact.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from sagemaker_openai.client.local_runtime import EndpointLayout, LocalRuntimeSe
 
 TOKEN_DELAY = 0.02
 FIRST_TOKEN_DELAY = 0.1
-OVERHEAD = 0.05
+OVERHEAD = 0.08
 
 
 Runtime = Callable[..., str]
