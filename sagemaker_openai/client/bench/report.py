@@ -117,9 +117,10 @@ def conclusions(run: BenchRun) -> list[str]:
     """The lines under the table: the best level, token-count sources, a saturated client."""
     lines: list[str] = []
     slo = run.settings.get("slo") or {}
-    under = (
-        f"under the SLO ({_describe_slo(slo)}, {run.attainment:.0%} of requests)" if slo else "without errors"
-    )
+    if slo:
+        under = f"under the SLO ({_describe_slo(slo)}, {run.attainment:.0%} of requests)"
+    else:
+        under = f"with {run.attainment:.0%} of requests answered"
     best = run.best
     if best is None:
         lines.append(f"No level ran {under}.")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import os
+from dataclasses import replace
 from decimal import Decimal, InvalidOperation
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -13,8 +15,10 @@ from urllib.parse import urlsplit
 
 from sagemaker_openai.client.auth import BearerTokenAuth
 from sagemaker_openai.client.bench.cost import Deployment, describe_deployment, list_price
+from sagemaker_openai.client.bench.measure import LevelResult
+from sagemaker_openai.client.bench.progress import LiveProgress
 from sagemaker_openai.client.bench.prompts import JsonlRequests, RequestSpec, SyntheticPrompts
-from sagemaker_openai.client.bench.report import BenchRun, conclusions, markdown_summary, progress_line, table
+from sagemaker_openai.client.bench.report import BenchRun, conclusions, markdown_summary, table
 from sagemaker_openai.client.bench.runner import Plan, run_plan
 from sagemaker_openai.client.bench.settings import BenchSettingsError, Slo, Spread, Stop, parse_levels
 from sagemaker_openai.client.commands._context import CliContext
@@ -138,8 +142,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     target, targets = _target(args, ctx)
     deployment = _deployment(args, target, targets, ctx)
     usd_per_hour, price_source = _price(args, deployment, targets, ctx)
-    if usd_per_hour is not None:
-        plan = Plan(plan.levels, plan.stop, plan.slo, plan.warmup, usd_per_hour, plan.seed)
+    plan = replace(plan, usd_per_hour=usd_per_hour)
     settings = {
         "kit_version": _kit_version(),
         "base_url": target.base_url,
@@ -181,6 +184,7 @@ def _plan(args: argparse.Namespace) -> tuple[Plan, Iterable[RequestSpec], str]:
             raise BenchSettingsError("--slo-attainment is a percentage above 0 and up to 100; e.g. 90")
         if args.timeout <= 0:
             raise BenchSettingsError("--timeout must be a positive number of seconds")
+        _check_outputs(args)
         if args.prompts_file is not None:
             if args.shared_prefix_tokens:
                 raise BenchSettingsError("Provide either --prompts-file or --shared-prefix-tokens, not both.")
@@ -206,6 +210,17 @@ def _plan(args: argparse.Namespace) -> tuple[Plan, Iterable[RequestSpec], str]:
     return Plan(levels, stop, slo, args.warmup, seed=args.seed), requests, workload
 
 
+def _check_outputs(args: argparse.Namespace) -> None:
+    """Refuse an output that cannot be written before the run, not after it."""
+    for flag, path in (("--json", args.json), ("--plot", args.plot), ("--markdown", args.markdown)):
+        if path is not None and not path.parent.is_dir():
+            raise BenchSettingsError(
+                f"{flag} {path}: directory {path.parent} does not exist; create it first"
+            )
+    if args.plot is not None and importlib.util.find_spec("matplotlib") is None:
+        raise BenchSettingsError("--plot needs matplotlib: pip install 'sagemaker-openai[bench]'")
+
+
 def _target(args: argparse.Namespace, ctx: CliContext) -> tuple[ModelTarget, Targets | None]:
     """The model to bench; Targets (region, session) unless it is a loopback URL called without a token."""
     local = args.base_url is not None and is_loopback(urlsplit(args.base_url).hostname or "")
@@ -213,9 +228,7 @@ def _target(args: argparse.Namespace, ctx: CliContext) -> tuple[ModelTarget, Tar
         raise UsageError("Provide either --auth token or --api-key-env, not both.")
     if args.auth == "none" and not local:
         raise UsageError("--auth none is for a loopback --base-url only; SageMaker needs a token")
-    if local and (
-        args.auth == "none" or (args.auth == "auto" and args.api_key_env is None) or args.api_key_env
-    ):
+    if local and args.auth != "token":
         if args.model_key is not None:
             raise UsageError("--model picks a model of a stack; drop it with --base-url")
         return ModelTarget(SINGLE_MODEL_KEY, args.base_url, None, args.model_name or ""), None
@@ -274,7 +287,7 @@ async def _measure(
     targets: Targets | None,
     plan: Plan,
     requests: Iterable[RequestSpec],
-) -> list[Any]:
+) -> list[LevelResult]:
     from sagemaker_openai.client.bench.stream import StreamSender  # noqa: PLC0415 - loads the SDK
     from sagemaker_openai.client.factories import async_connection_pool, async_openai_client  # noqa: PLC0415
 
@@ -298,13 +311,11 @@ async def _measure(
         max_retries=0,
         default_headers=headers or None,
     )
+    progress = LiveProgress(ctx.stdout, plan.levels)
     async with client:
-        sender = StreamSender(client, target.served_model_name, ignore_eos=args.ignore_eos)
-
-        def report(result: Any) -> None:
-            print(progress_line(result), file=ctx.stdout, flush=True)
-
-        return await run_plan(plan, sender, requests, on_level=report)
+        sender = progress.counting(StreamSender(client, target.served_model_name, ignore_eos=args.ignore_eos))
+        with progress.ticking():
+            return await run_plan(plan, sender, requests, on_level=progress.level_ended)
 
 
 def _write_outputs(args: argparse.Namespace, result: BenchRun, ctx: CliContext) -> None:

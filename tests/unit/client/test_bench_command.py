@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -103,6 +104,10 @@ def test_a_sweep_writes_json_plot_and_markdown(base_url: str, tmp_path: Path) ->
         (["--slo", "ttft=fast"], "--slo 'ttft=fast': each item must be KEY=SECONDS"),
         (["--slo-attainment", "0"], "--slo-attainment is a percentage above 0 and up to 100"),
         (["--price-per-hour", "cheap"], "--price-per-hour 'cheap' must be a positive USD amount"),
+        (
+            ["--json", "/no/such/dir/run.json"],
+            "--json /no/such/dir/run.json: directory /no/such/dir does not exist",
+        ),
         (
             [
                 "--auth",
@@ -342,3 +347,22 @@ def test_the_make_bench_script_runs_the_command_against_local_runtime() -> None:
     assert done.returncode == 0, done.stderr
     assert "concurrency 2: 2/2 ok" in done.stdout
     assert "| concurrency 2 | 2/2     | 0      |" in done.stdout
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_on_a_terminal_a_live_line_is_kept_up_to_date(base_url: str) -> None:
+    settings = RuntimeSettings(
+        layout=EndpointLayout("slow"), verifier=None, token_delay=0.2, first_token_delay=0.1
+    )
+    out = _Terminal()
+    with LocalRuntimeServer(settings).running() as server:
+        argv = ["bench", "--base-url", server.base_urls()[0], "--concurrency", "1", "--requests", "1"]
+        code = run([*argv, "--output-tokens", "8", "--warmup", "0"], CliContext(stdout=out))
+    assert code == 0
+    text = out.getvalue()
+    assert re.search(r"\r\x1b\[Kconcurrency 1: 0/1 answered, \d+ s", text)
+    assert "\r\x1b[Kconcurrency 1: 1/1 ok, TTFT p50 " in text
