@@ -105,6 +105,14 @@ def test_a_sweep_writes_json_plot_and_markdown(base_url: str, tmp_path: Path) ->
         (["--slo-attainment", "0"], "--slo-attainment is a percentage above 0 and up to 100"),
         (["--price-per-hour", "cheap"], "--price-per-hour 'cheap' must be a positive USD amount"),
         (
+            ["--api-key-env", "BENCH_TEST_NO_SUCH_KEY"],
+            "environment variable BENCH_TEST_NO_SUCH_KEY (--api-key-env) is not set",
+        ),
+        (
+            ["--api-key-env", "HOME", "--auth", "token"],
+            "Provide either --auth token or --api-key-env, not both.",
+        ),
+        (
             ["--json", "/no/such/dir/run.json"],
             "--json /no/such/dir/run.json: directory /no/such/dir does not exist",
         ),

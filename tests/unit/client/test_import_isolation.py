@@ -38,7 +38,7 @@ def test_importing_the_client_and_its_cli_loads_no_cdk_and_no_heavy_sdk() -> Non
         "import sagemaker_openai.client\n"
         "from sagemaker_openai.client import BearerTokenAuth, resolve_region\n"
         "import sagemaker_openai.client.cli\n"
-        "import sagemaker_openai.client.commands.bench\n"
+        "import sagemaker_openai.client.commands.bench\nimport sagemaker_openai.client.bench.command\n"
         "import sagemaker_openai.client.proxy.routes\n"
         "from sagemaker_openai.client.local_runtime import EndpointLayout, RuntimeSettings, TokenVerifier"
     )
