@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import importlib.util
 import os
+from collections import Counter
 from dataclasses import replace
 from decimal import Decimal, InvalidOperation
 from importlib.metadata import PackageNotFoundError, version
@@ -17,12 +18,13 @@ from sagemaker_openai.client.bench.cost import Deployment, describe_deployment, 
 from sagemaker_openai.client.bench.measure import LevelResult
 from sagemaker_openai.client.bench.progress import LiveProgress
 from sagemaker_openai.client.bench.prompts import JsonlRequests, RequestSpec, SyntheticPrompts
-from sagemaker_openai.client.bench.report import BenchRun, conclusions, markdown_summary, table
+from sagemaker_openai.client.bench.report import BenchRun, conclusions, markdown_summary, table, write_json
 from sagemaker_openai.client.bench.runner import Plan, run_plan
 from sagemaker_openai.client.bench.settings import BenchSettingsError, Slo, Spread, Stop, parse_levels
 from sagemaker_openai.client.commands._context import CliContext
 from sagemaker_openai.client.commands._targets import Targets, UsageError, check_ready, resolve_targets
 from sagemaker_openai.client.destinations import is_loopback
+from sagemaker_openai.client.errors import SageMakerOpenAIError
 from sagemaker_openai.client.stack_outputs import SINGLE_MODEL_KEY, ModelTarget
 from sagemaker_openai.client.urls import parse_runtime_url
 
@@ -216,14 +218,22 @@ async def _measure(
 
 
 def _write_outputs(args: argparse.Namespace, result: BenchRun, ctx: CliContext) -> None:
-    from sagemaker_openai.client.bench.report import write_json  # noqa: PLC0415
-
+    """The files asked for; a run in which nothing succeeded fails once the figures are written."""
     if args.json is not None:
         write_json(result, args.json)
         print(f"JSON written to {args.json}", file=ctx.stdout)
     if args.markdown is not None:
         args.markdown.write_text(markdown_summary(result), encoding="utf-8")
         print(f"Markdown summary written to {args.markdown}", file=ctx.stdout)
+    failed = Counter[str]()
+    for level in result.levels:
+        failed.update(level.errors)
+    if not any(level.completed for level in result.levels):
+        summary = ", ".join(f"{status}: {count}" for status, count in sorted(failed.items())) or "none sent"
+        raise SageMakerOpenAIError(
+            f"no request succeeded at any level ({summary}); "
+            "check the URL, the model name and the credentials"
+        )
     if args.plot is not None:
         from sagemaker_openai.client.bench.plot import plot_run  # noqa: PLC0415 - matplotlib, only for --plot
 

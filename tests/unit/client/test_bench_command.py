@@ -6,6 +6,7 @@ import argparse
 import io
 import json
 import re
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -374,3 +375,20 @@ def test_on_a_terminal_a_live_line_is_kept_up_to_date(base_url: str) -> None:
     text = out.getvalue()
     assert re.search(r"\r\x1b\[Kconcurrency 1: 0/1 answered, \d+ s", text)
     assert "\r\x1b[Kconcurrency 1: 1/1 ok, TTFT p50 " in text
+
+
+def test_a_run_where_nothing_succeeded_fails_after_writing_its_figures(tmp_path: Path) -> None:
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/endpoints/gone/openai/v1"
+    code, out, err = _run(
+        "--base-url", url, "--requests", "2", "--concurrency", "1", "--json", str(tmp_path / "r.json")
+    )
+    assert code == 1
+    assert err == (
+        "Error: no request succeeded at any level (connection: 2); "
+        "check the URL, the model name and the credentials\n"
+    )
+    assert "| concurrency 1 | 0/2     | connection: 2 |" in out
+    assert json.loads((tmp_path / "r.json").read_text())["levels"][0]["errors"] == {"connection": 2}
