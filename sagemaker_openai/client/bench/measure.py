@@ -34,6 +34,8 @@ class RequestRecord:
     error: str | None = None
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
+    # The max_tokens the request asked for (None: the server's default).
+    asked_tokens: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -186,6 +188,14 @@ class LevelResult:
         return {frozenset({True}): "usage", frozenset({False}): "chunks"}.get(frozenset(reported), "mixed")
 
     @property
+    def short_answers(self) -> int:
+        """Completed answers with fewer output tokens than their max_tokens."""
+        return sum(
+            record.asked_tokens is not None and record.output_tokens < record.asked_tokens
+            for record in self.completed
+        )
+
+    @property
     def client_saturated(self) -> bool:
         return (
             self.client.cpu_fraction >= SATURATED_CPU_FRACTION
@@ -213,6 +223,7 @@ class LevelResult:
             "output_tokens": self.output_tokens,
             "total_tokens": self.total_tokens,
             "token_counts_from": self.usage_source,
+            "answers_shorter_than_max_tokens": self.short_answers,
             "goodput": self.per_second(self.good),
             "slo_attainment": self.slo_attainment,
             "usd_per_million_output_tokens": self.usd_per_million_output_tokens,

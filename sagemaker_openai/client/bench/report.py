@@ -137,6 +137,12 @@ def conclusions(run: BenchRun) -> list[str]:
                 f"Warning: {label}: the answers carried no usage block (stream_options.include_usage); "
                 "output tokens were counted as chunks, which undercounts when a chunk holds several tokens."
             )
+        if run.settings.get("ignore_eos") and level.short_answers:
+            lines.append(
+                f"Warning: {label}: {level.short_answers} of {len(level.completed)} answers were shorter "
+                "than their max_tokens although ignore_eos was sent: the server may not honour it "
+                "(vLLM does), so output lengths varied; compare levels by tokens per second, not by requests."
+            )
         if level.client_saturated:
             cpu, lag = level.client.cpu_fraction, level.client.timer_lag_mean * 1000
             busy = (

@@ -47,7 +47,7 @@ class StreamSender:
         extra_body: dict[str, Any] = dict(spec.extra_body)
         if self._ignore_eos and spec.max_tokens is not None:
             extra_body.setdefault("ignore_eos", True)
-        record = RequestRecord(sent=self._clock())
+        record = RequestRecord(sent=self._clock(), asked_tokens=spec.max_tokens)
         try:
             stream = await self._client.chat.completions.create(
                 model=self._model,

@@ -47,14 +47,19 @@ def runtime() -> Iterator[Runtime]:
 
 
 def _bench(
-    base_url: str, plan: Plan, specs: Iterable[RequestSpec], *, busy_client: bool = False
+    base_url: str,
+    plan: Plan,
+    specs: Iterable[RequestSpec],
+    *,
+    busy_client: bool = False,
+    ignore_eos: bool = True,
 ) -> list[LevelResult]:
     async def main() -> list[LevelResult]:
         client = async_openai_client(base_url, http_client=async_connection_pool(auth=None), max_retries=0)
         async with client:
             burner = asyncio.create_task(_burn()) if busy_client else None
             try:
-                return await run_plan(plan, StreamSender(client, ""), specs)
+                return await run_plan(plan, StreamSender(client, "", ignore_eos=ignore_eos), specs)
             finally:
                 if burner is not None:
                     burner.cancel()
@@ -157,3 +162,20 @@ def test_poisson_arrivals_send_the_requests_asked_for(runtime: Runtime) -> None:
     sent = sorted(record.sent for record in level.records)
     # Open loop: arrivals do not wait for answers, so they spread over about 8 / 40 s, not 8 answers.
     assert 0.02 < sent[-1] - sent[0] < 1.0
+
+
+def test_answers_shorter_than_asked_are_warned_of_when_ignore_eos_was_sent(runtime: Runtime) -> None:
+    # A server that ignores ignore_eos: local-runtime answers short without it.
+    url = runtime(token_delay=0.001, first_token_delay=0.001)
+    plan = Plan([LoadLevel(concurrency=1)], Stop(requests=2), Slo(), warmup=0)
+    (level,) = _bench(url, plan, _prompts(50), ignore_eos=False)
+    assert level.short_answers == 2
+    warned = [line for line in conclusions(BenchRun({"ignore_eos": True}, [level], 0.9)) if "shorter" in line]
+    assert warned == [
+        "Warning: concurrency 1: 2 of 2 answers were shorter than their max_tokens although ignore_eos was "
+        "sent: the server may not honour it (vLLM does), so output lengths varied; compare levels by tokens "
+        "per second, not by requests."
+    ]
+    assert not [
+        line for line in conclusions(BenchRun({"ignore_eos": False}, [level], 0.9)) if "shorter" in line
+    ]
