@@ -88,7 +88,11 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         "--timeout", type=float, default=70.0, metavar="SECONDS", help="per-read timeout (default 70)"
     )
     judged = parser.add_argument_group("service-level objective and cost")
-    judged.add_argument("--slo", metavar="KEY=SECONDS,...", help="per-request limits: ttft, itl, tpot, e2e")
+    judged.add_argument(
+        "--slo",
+        metavar="KEY=SECONDS,...",
+        help="per-request limits of ttft, itl (the request's mean gap), tpot, e2e; e.g. ttft=0.5,itl=50ms",
+    )
     judged.add_argument(
         "--slo-attainment",
         type=float,
@@ -99,7 +103,9 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     judged.add_argument(
         "--price-per-hour", metavar="USD", help="price per instance-hour (default: Price List API)"
     )
-    judged.add_argument("--instance-type", help="the instance type, when the endpoint cannot be described")
+    judged.add_argument(
+        "--instance-type", metavar="TYPE", help="the instance type, when the endpoint cannot be described"
+    )
     judged.add_argument(
         "--instance-count", type=int, metavar="N", help="instances billed (default: the endpoint's)"
     )
