@@ -17,7 +17,13 @@ from typing import Any, cast
 import pytest
 from botocore.stub import Stubber
 
-from sagemaker_openai.client.bench.cost import Deployment, describe_deployment, usd_per_million_output_tokens
+from sagemaker_openai.client.bench.cost import (
+    Deployment,
+    HourlyPrice,
+    describe_deployment,
+    list_price,
+    usd_per_million_output_tokens,
+)
 from sagemaker_openai.client.bench.measure import ClientLoad, LevelResult, RequestRecord, percentile
 from sagemaker_openai.client.bench.prompts import JsonlRequests, SyntheticPrompts
 from sagemaker_openai.client.bench.report import BenchRun
@@ -392,3 +398,30 @@ def test_a_run_where_nothing_succeeded_fails_after_writing_its_figures(tmp_path:
     )
     assert "| concurrency 1 | 0/2     | connection: 2 |" in out
     assert json.loads((tmp_path / "r.json").read_text())["levels"][0]["errors"] == {"connection": 2}
+
+
+def test_the_list_price_or_a_note_saying_why_not() -> None:
+    item = {
+        "publicationDate": "2026-11-01T00:00:00Z",
+        "terms": {
+            "OnDemand": {"t": {"priceDimensions": {"d": {"unit": "Hrs", "pricePerUnit": {"USD": "2.5"}}}}}
+        },
+    }
+    session = StubbedSession(pricing=_Pages([{"PriceList": [json.dumps(item)]}]))  # type: ignore[arg-type]
+    price, note = list_price(session, "ml.g6e.2xlarge", "eu-west-1")
+    assert note is None
+    assert price == HourlyPrice(
+        Decimal("2.5"), "AWS Price List API, on demand, eu-west-1, published 2026-11-01"
+    )
+    empty = StubbedSession(pricing=_Pages([{"PriceList": []}]))  # type: ignore[arg-type]
+    assert list_price(empty, "ml.x", "eu-west-1") == (
+        None,
+        "the Price List API lists no hosting price for ml.x in eu-west-1; pass --price-per-hour",
+    )
+    client = aws_client("pricing")
+    with Stubber(client) as stubber:
+        stubber.add_client_error("get_products", "AccessDeniedException", "no")
+        assert list_price(StubbedSession(pricing=client), "ml.x", "eu-west-1") == (
+            None,
+            "could not read the Price List API (AccessDeniedException); pass --price-per-hour",
+        )
