@@ -114,6 +114,7 @@ bench: setup
 	@$(BIN)/python bench/bench_runtime.py
 	@$(BIN)/python bench/bench_vllm_flags.py
 	@$(BIN)/python bench/bench_proxy.py
+	@$(BIN)/python bench/bench_serving.py
 
 # Regenerate the vLLM flag catalogs from the sdists pinned in tools/vllm-sdists.lock (needs the package
 # index); PIN_NEW=1 pins a DLC version that has no pin yet. Commit the changed files.
@@ -123,7 +124,7 @@ vllm-catalog: setup
 # Re-resolve the pinned versions (needs the registries); commit the changed lock files.
 lock: $(UV)
 	@$(UV) pip compile -q --no-header -p 3.11 pyproject.toml --extra cdk -o requirements.txt
-	@$(UV) pip compile -q --no-header -p 3.11 pyproject.toml --extra cdk --extra dev --extra examples --extra proxy -o requirements-dev.txt
+	@$(UV) pip compile -q --no-header -p 3.11 pyproject.toml --extra cdk --extra dev --extra examples --extra proxy --extra bench -o requirements-dev.txt
 	@$(UV) pip compile -q --no-header -p 3.11 tools/checkov.in -o tools/checkov.lock
 
 clean:

@@ -1,4 +1,4 @@
-"""`sagemaker-openai`: outputs, token, chat, smoke, local-runtime, proxy, stage-weights and leftovers."""
+"""`sagemaker-openai`: outputs, token, chat, smoke, bench, local-runtime, proxy, stage-weights, leftovers."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from sagemaker_openai.client.commands import (
+    bench,
     chat,
     leftovers,
     local_runtime,
@@ -25,7 +26,7 @@ from sagemaker_openai.client.commands._targets import UsageError
 from sagemaker_openai.client.log_safety import protect_library_loggers
 from sagemaker_openai.client.redaction import redact
 
-_COMMANDS = (outputs, token, chat, smoke, local_runtime, proxy, stage_weights, leftovers)
+_COMMANDS = (outputs, token, chat, smoke, bench, local_runtime, proxy, stage_weights, leftovers)
 
 
 class _ArgumentParser(argparse.ArgumentParser):

@@ -34,19 +34,23 @@ def _hourly_prices(item: dict[str, Any]) -> list[Decimal]:
 
 def hourly_price(ctx: Context, instance_type: str) -> tuple[Decimal, str] | None:
     """The on-demand USD price per instance-hour and the publication date, or None when not listed."""
-    client = ctx.client("pricing", PRICING_REGION)
-    found: list[tuple[Decimal, str]] = []
     with needs("pricing:GetProducts"):
-        pages = client.get_paginator("get_products").paginate(
-            ServiceCode=SERVICE_CODE,
-            Filters=hosting_filters(instance_type, ctx.region),
-            FormatVersion="aws_v1",
-        )
-        for page in pages:
-            for text in page.get("PriceList", []):
-                item = json.loads(text)
-                published = str(item.get("publicationDate", ""))[:10]
-                found += [(price, published) for price in _hourly_prices(item)]
+        return hosting_hourly_price(ctx.client("pricing", PRICING_REGION), instance_type, ctx.region)
+
+
+def hosting_hourly_price(client: Any, instance_type: str, region: str) -> tuple[Decimal, str] | None:
+    """The same, with a Price List client of the caller's (`sagemaker-openai bench` prices with it too)."""
+    found: list[tuple[Decimal, str]] = []
+    pages = client.get_paginator("get_products").paginate(
+        ServiceCode=SERVICE_CODE,
+        Filters=hosting_filters(instance_type, region),
+        FormatVersion="aws_v1",
+    )
+    for page in pages:
+        for text in page.get("PriceList", []):
+            item = json.loads(text)
+            published = str(item.get("publicationDate", ""))[:10]
+            found += [(price, published) for price in _hourly_prices(item)]
     if not found:
         return None
     # Several SKUs may match (e.g. a usage type per operation); the highest is the safe statement.

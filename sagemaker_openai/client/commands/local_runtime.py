@@ -94,6 +94,26 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         help="send streamed chunks this many seconds apart, the first after one, like a model generating "
         "tokens (for benchmarks; default 0)",
     )
+    parser.add_argument(
+        "--first-token-delay",
+        type=float,
+        metavar="SECONDS",
+        help="send a streamed answer's first token this long after its turn comes, and each later token "
+        "--token-delay after the one before (for benchmarks; default: every chunk --token-delay apart)",
+    )
+    parser.add_argument(
+        "--max-num-seqs",
+        type=int,
+        metavar="N",
+        help="generate at most N streamed answers at once; the rest queue in arrival order, as beyond "
+        "vLLM's --max-num-seqs, and the wait adds to their time to first token (default: no limit)",
+    )
+    parser.add_argument(
+        "--no-stream-usage",
+        action="store_true",
+        help="leave the usage chunk out of streams even when stream_options.include_usage asks for it, "
+        "as a server without it would (to test clients' fallbacks)",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -105,6 +125,10 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         raise UsageError("--max-connections must be at least 1")
     if not 0 <= args.token_delay <= 60:
         raise UsageError("--token-delay must be between 0 and 60 seconds")
+    if args.first_token_delay is not None and not 0 <= args.first_token_delay <= 60:
+        raise UsageError("--first-token-delay must be between 0 and 60 seconds")
+    if args.max_num_seqs is not None and args.max_num_seqs < 1:
+        raise UsageError("--max-num-seqs must be at least 1 (or left out for no limit)")
     verifier = None
     if not args.no_auth:
         session = ctx.session_factory(args.profile)
@@ -126,6 +150,9 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         read_timeout=args.read_timeout,
         max_connections=args.max_connections,
         token_delay=args.token_delay,
+        first_token_delay=args.first_token_delay,
+        max_num_seqs=args.max_num_seqs,
+        stream_usage=not args.no_stream_usage,
     )
     try:
         server = LocalRuntimeServer(settings, port=args.port)

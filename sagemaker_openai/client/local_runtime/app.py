@@ -15,7 +15,8 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import AsyncIterable, AsyncIterator, Iterable
+from collections.abc import AsyncIterable
+from contextlib import aclosing
 from typing import TYPE_CHECKING
 
 import httpx
@@ -62,6 +63,7 @@ class LocalRuntimeApp:
 
     def __init__(self, settings: RuntimeSettings) -> None:
         self._settings = settings
+        self._pacer = settings.stream_pacer()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -196,9 +198,15 @@ class LocalRuntimeApp:
             options = request.get("stream_options")
             include_usage = isinstance(options, dict) and options.get("include_usage") is True
             chunks = stream_chunks(
-                reply, completion_id=completion_id, created=created, model=model, include_usage=include_usage
+                reply,
+                completion_id=completion_id,
+                created=created,
+                model=model,
+                include_usage=include_usage and settings.stream_usage,
             )
-            await exchange.stream(200, "text/event-stream", _paced_events(chunks, settings.token_delay))
+            # Closed at once when the client leaves, so a queued or generating answer gives up its turn.
+            async with aclosing(self._pacer.events(chunks)) as events:
+                await exchange.stream(200, "text/event-stream", events)
         else:
             await exchange.send_json(
                 200, completion_body(reply, completion_id=completion_id, created=created, model=model)
@@ -220,20 +228,6 @@ class LocalRuntimeApp:
             await exchange.send_error(
                 502, "UpstreamError", f"The upstream {upstream.base_url} failed: {type(exc).__name__}."
             )
-
-
-async def _paced_events(chunks: Iterable[object], delay: float) -> AsyncIterator[bytes]:
-    """The chunks as server-sent events ending in [DONE], `delay` seconds apart (the first after one)."""
-    loop = asyncio.get_running_loop()
-    due = loop.time()
-    for chunk in chunks:
-        if delay:
-            # On a fixed schedule: the loop's timers wake up to a millisecond late, and with several streams
-            # interleaved, sleeping `delay` after each chunk would add that up (+15 % at 8 streams).
-            due += delay
-            await asyncio.sleep(due - loop.time())
-        yield f"data: {json.dumps(chunk)}\n\n".encode()
-    yield b"data: [DONE]\n\n"
 
 
 class _Exchange:

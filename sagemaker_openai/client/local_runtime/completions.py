@@ -2,14 +2,21 @@
 
 Without tools the answer repeats the last user message. When the request offers tools and the last message
 is not a tool result, the answer calls the first tool (or the one `tool_choice` names) with arguments built
-from its JSON schema; once a tool result is the last message, the answer reports it.
+from its JSON schema; once a tool result is the last message, the answer reports it. With vLLM's
+`ignore_eos` and a `max_tokens`, the answer is exactly that many words (tokens, here) long, as vLLM's is.
+
+`StreamPacer` sends streamed answers at a model's pace (for benchmarks): a first-token delay, a delay
+between tokens, and a limit on the answers generated at once beyond which requests queue.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import itertools
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import AsyncGenerator, Iterable, Iterator, Mapping
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,7 +67,10 @@ def reply_to(request: Mapping[str, Any], *, target: str) -> Reply:
     words = content.split(" ")
     limit = _max_tokens(request)
     finish_reason = "stop"
-    if limit is not None and len(words) > limit:
+    if limit is not None and request.get("ignore_eos") is True:
+        # vLLM generates past the end-of-sequence token up to max_tokens: repeat the answer until then.
+        words, finish_reason = list(itertools.islice(itertools.cycle(words), limit)), "length"
+    elif limit is not None and len(words) > limit:
         words, finish_reason = words[:limit], "length"
     return Reply(" ".join(words), None, finish_reason, prompt_tokens, len(words))
 
@@ -110,6 +120,72 @@ def stream_chunks(
             "choices": [],
             "usage": reply.usage(),
         }
+
+
+class StreamPacer:
+    """Paces streamed answers as a model generating them would.
+
+    Legacy pacing (`first_token_delay` None): every chunk `token_delay` seconds after the one before (the
+    first after one). With `first_token_delay`: the opening chunks and the first token come that long after
+    the answer's turn, each later token `token_delay` after the one before, and the closing chunks (finish,
+    usage) at once. With `max_num_seqs`, at most that many answers generate at once and the rest wait their
+    turn in arrival order, as vLLM queues beyond its --max-num-seqs; the wait adds to time to first token.
+    """
+
+    def __init__(
+        self,
+        *,
+        token_delay: float = 0.0,
+        first_token_delay: float | None = None,
+        max_num_seqs: int | None = None,
+    ) -> None:
+        self._token_delay = token_delay
+        self._first_token_delay = first_token_delay
+        self._slots = asyncio.Semaphore(max_num_seqs) if max_num_seqs is not None else None
+
+    def _turn(self) -> AbstractAsyncContextManager[object]:
+        return self._slots if self._slots is not None else nullcontext()
+
+    def delays(self, chunks: Iterable[dict[str, Any]]) -> Iterator[tuple[float, dict[str, Any]]]:
+        """Each chunk with the seconds to wait before sending it."""
+        if self._first_token_delay is None:
+            yield from ((self._token_delay, chunk) for chunk in chunks)
+            return
+        tokens_sent = 0
+        for index, chunk in enumerate(chunks):
+            if index == 0:
+                delay = self._first_token_delay
+            elif _carries_token(chunk):
+                delay = self._token_delay if tokens_sent else 0.0
+            else:
+                delay = 0.0
+            tokens_sent += _carries_token(chunk)
+            yield delay, chunk
+
+    async def events(self, chunks: Iterable[dict[str, Any]]) -> AsyncGenerator[bytes, None]:
+        """The chunks as server-sent events ending in [DONE], paced; close it to give up its turn."""
+        async with self._turn():
+            loop = asyncio.get_running_loop()
+            due = loop.time()
+            for delay, chunk in self.delays(chunks):
+                if delay:
+                    # On a fixed schedule: the loop's timers wake up to a millisecond late, and with several
+                    # streams interleaved, sleeping `delay` after each chunk would add that up (+15 % at 8
+                    # streams). Fallen behind by more than the delay itself (a busy machine), it goes on from
+                    # now instead of sending the missed chunks in a burst a client would time as 0 apart.
+                    due += delay
+                    now = loop.time()
+                    if now - due > delay:
+                        due = now
+                    await asyncio.sleep(due - now)
+                yield f"data: {json.dumps(chunk)}\n\n".encode()
+            yield b"data: [DONE]\n\n"
+
+
+def _carries_token(chunk: Mapping[str, Any]) -> bool:
+    choices = chunk.get("choices") or []
+    delta = choices[0].get("delta", {}) if choices else {}
+    return bool(delta.get("content") or delta.get("tool_calls"))
 
 
 def _text(content: object) -> str:

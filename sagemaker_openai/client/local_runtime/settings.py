@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from sagemaker_openai.client.local_runtime.completions import StreamPacer
 from sagemaker_openai.client.local_runtime.routes import EndpointLayout
 from sagemaker_openai.client.local_runtime.token_verifier import TokenVerifier
 
@@ -36,9 +37,26 @@ class RuntimeSettings:
     # Seconds between streamed chunks (the first comes after one), as a model generating tokens would
     # take (for benchmarks).
     token_delay: float = 0.0
+    # Given, the first token of a streamed answer comes this long after its turn, later ones token_delay
+    # apart (completions.StreamPacer); None keeps every chunk token_delay apart.
+    first_token_delay: float | None = None
+    # Given, at most this many streamed answers generate at once; the rest queue, as beyond vLLM's
+    # --max-num-seqs.
+    max_num_seqs: int | None = None
+    # False: streams carry no usage chunk even when asked (as servers without stream_options support).
+    stream_usage: bool = True
 
     def __post_init__(self) -> None:
         if self.refusal_status not in (None, 400, 401, 403):
             raise ValueError("refusal_status must be 401, 403 or 400.")
         if self.read_timeout <= 0 or self.max_connections < 1:
             raise ValueError("read_timeout must be positive and max_connections at least 1.")
+        if self.max_num_seqs is not None and self.max_num_seqs < 1:
+            raise ValueError("max_num_seqs must be at least 1.")
+
+    def stream_pacer(self) -> StreamPacer:
+        return StreamPacer(
+            token_delay=self.token_delay,
+            first_token_delay=self.first_token_delay,
+            max_num_seqs=self.max_num_seqs,
+        )

@@ -9,6 +9,8 @@ import sys
 FORBIDDEN_ROOTS = {"aws_cdk", "jsii", "constructs", "cdk_nag", "yaml", "pydantic", "sagemaker", "openai"}
 # stage-weights loads these when it runs, never on import (boto3 itself loads s3transfer's basics).
 FORBIDDEN_ROOTS |= {"huggingface_hub", "hf_xet"}
+# `bench --plot` loads matplotlib (the bench extra) when it draws, never on import.
+FORBIDDEN_ROOTS |= {"matplotlib", "numpy"}
 # The server stack of the proxy and local-runtime loads only when a server starts.
 SERVER_ROOTS = {"starlette", "uvicorn", "aiohttp", "httptools", "uvloop"}
 FORBIDDEN_MODULES = {"sagemaker_openai.config", "sagemaker_openai.constructs", "stacks"}
@@ -36,6 +38,7 @@ def test_importing_the_client_and_its_cli_loads_no_cdk_and_no_heavy_sdk() -> Non
         "import sagemaker_openai.client\n"
         "from sagemaker_openai.client import BearerTokenAuth, resolve_region\n"
         "import sagemaker_openai.client.cli\n"
+        "import sagemaker_openai.client.commands.bench\nimport sagemaker_openai.client.bench.command\n"
         "import sagemaker_openai.client.proxy.routes\n"
         "from sagemaker_openai.client.local_runtime import EndpointLayout, RuntimeSettings, TokenVerifier"
     )
