@@ -7,16 +7,25 @@ sha256 of the files it came from. A file is read the first time its version is c
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
-FORMAT = 1
+FORMAT = 2
 CATALOG_DIR = Path(__file__).resolve().parent / "vllm_catalogs"
 
 FlagKind = Literal["flag", "bool", "value", "optional", "list"]
 ChoiceValue = str | int | float
+# What vLLM converts a value's text with (of each element, for a list): the callable's name in the
+# release (``int``, ``float``, ``str``, ``json.loads``, ``human_readable_int``,
+# ``human_readable_int_or_auto``, ``union_dict_and_str``), ``config`` (read into the config class
+# ``Flag.config`` names), or ``custom`` (a lambda or an action of its own, not mirrored).
+Converter = str
+# One condition of a start-up check: [flag, op, literal]; op is truthy, falsy or a comparison.
+Atom = tuple[str, str, Any]
+# A flag whose default the catalog does not record (not a plain JSON value where the parser is built).
+NO_DEFAULT: Any = type("NoDefault", (), {"__repr__": lambda self: "NO_DEFAULT"})()
 
 
 @dataclass(frozen=True)
@@ -33,6 +42,12 @@ class Flag:
     kind: FlagKind
     type: str | None = None
     choices: tuple[ChoiceValue, ...] | None = None
+    convert: Converter | None = None
+    optional: bool = False  # the converter reads "None" (and "") as no value
+    config: str | None = None  # the vLLM config class a JSON value is read into
+    bounds: Mapping[str, float] | None = None  # the config field's pydantic bounds: ge, gt, le, lt
+    default: Any = NO_DEFAULT
+    action: str | None = None  # a custom argparse action (LoRAParserAction...), not mirrored
 
     @property
     def option(self) -> str:
@@ -52,8 +67,21 @@ class Flag:
 
 
 @dataclass(frozen=True)
+class StartUpRule:
+    """A check vLLM makes at start-up on the flags alone: it refuses when every atom holds."""
+
+    when: tuple[Atom, ...]
+    message: str
+
+
+@dataclass(frozen=True)
 class Catalog:
-    """The flags, parser names and start-up pairings of one vLLM release."""
+    """The flags, parser names, value registries and start-up checks of one vLLM release.
+
+    ``config_classes`` maps a config class to its fields, each naming the nested config class it is
+    read into (or None). ``registries`` holds the values the release keeps in source rather than in
+    ``choices`` (``quantization``). ``unextracted`` lists the start-up checks not read as rules.
+    """
 
     vllm: str
     flags: Mapping[str, Flag]
@@ -62,6 +90,10 @@ class Catalog:
     requires: tuple[tuple[str, str], ...]
     conflicts: tuple[tuple[str, str], ...]
     source: Mapping[str, Any]
+    refuse_when: tuple[StartUpRule, ...] = ()
+    unextracted: tuple[Mapping[str, str], ...] = ()
+    registries: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    config_classes: Mapping[str, Mapping[str, str | None]] = field(default_factory=dict)
 
 
 def catalog_path(version: str) -> Path:
@@ -91,6 +123,13 @@ def load_catalog(version: str) -> Catalog | None:
         requires=tuple((a, b) for a, b in data["requires"]),
         conflicts=tuple((a, b) for a, b in data["conflicts"]),
         source=data["source"],
+        refuse_when=tuple(
+            StartUpRule(tuple((n, op, v) for n, op, v in rule["when"]), rule["message"])
+            for rule in data["refuse_when"]
+        ),
+        unextracted=tuple(data["unextracted"]),
+        registries={name: tuple(values) for name, values in data["registries"].items()},
+        config_classes=data["config_classes"],
     )
 
 
@@ -101,4 +140,10 @@ def _flag(name: str, spec: Mapping[str, Any]) -> Flag:
         kind=spec["kind"],
         type=spec.get("type"),
         choices=tuple(choices) if choices is not None else None,
+        convert=spec.get("convert"),
+        optional=spec.get("optional", False),
+        config=spec.get("config"),
+        bounds=spec.get("range"),
+        default=spec.get("default", NO_DEFAULT),
+        action=spec.get("action"),
     )
