@@ -1,9 +1,9 @@
 """Where a model's weights come from, how vLLM serves it, and which DLC image runs it."""
 
 import re
-from typing import Literal, Self
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationError, ValidatorFunctionWrapHandler, WrapValidator, model_validator
 
 from sagemaker_openai import images
 from sagemaker_openai.config._base import ConfigWarning, Spec
@@ -31,6 +31,21 @@ ENV_ENTRY_MAX = 1024
 ENV_TOTAL_MAX = 32 * 1024
 
 
+def _one_vllm_arg(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    """One error for a value that fits none of VllmArgValue's forms, not one per form of the union."""
+    try:
+        return handler(value)
+    except ValidationError:
+        shown = "null" if value is None else type(value).__name__
+        if isinstance(value, list):
+            odd = next((e for e in value if not isinstance(e, str | int | float | dict)), None)
+            shown = f"a list holding {'null' if odd is None else type(odd).__name__}"
+        raise ValueError(
+            f"a vLLM flag takes a string, a number, true/false, a mapping, or a list of strings, numbers or "
+            f"mappings, not {shown}; remove the key to leave the flag off"
+        ) from None
+
+
 class VllmSettings(Spec):
     """vLLM server flags, rendered as ``SM_VLLM_*`` variables that the DLC turns into ``--flags``.
 
@@ -49,7 +64,7 @@ class VllmSettings(Spec):
     reasoning_parser: str | None = "qwen3"
     enable_prefix_caching: bool | None = None
     dtype: str | None = None
-    extra_args: dict[str, VllmArgValue] = Field(default_factory=dict)
+    extra_args: dict[str, Annotated[VllmArgValue, WrapValidator(_one_vllm_arg)]] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _check_extra_args(self) -> Self:
