@@ -11,6 +11,7 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, 
 
 from sagemaker_openai.config import KitConfig
 from sagemaker_openai.preflight import account, keys, logs, network, pricing, principals, weights
+from sagemaker_openai.preflight.model_config import check_model_config
 from sagemaker_openai.preflight.report import Context, Finding, Skipped, error_code, problem, skipped
 
 Check = Callable[[Context], list[Finding]]
@@ -21,6 +22,7 @@ CHECKS: tuple[tuple[str, Check], ...] = (
     ("image", account.check_image_region),
     ("quota", account.check_quota),
     ("weights", weights.check_weights),
+    ("model config", check_model_config),
     ("vpc", network.check_vpc),
     ("kms.key_arn", keys.check_key_policy),
     ("trusted principals", principals.check_trusted_principals),

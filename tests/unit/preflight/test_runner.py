@@ -36,12 +36,13 @@ def test_every_problem_is_reported_at_once_and_denied_checks_only_skip() -> None
         "  PROBLEM  CDK bootstrap",
         "  ok       image",
         "  skipped  quota",
+        "  ok       model config model",
         "  PROBLEM  log groups",
         "  PROBLEM  cost",
         "3 problem(s)",
     ]
     assert lines[3] == "  skipped  quota: skipped: needs servicequotas:ListServiceQuotas"
-    assert lines[5].startswith("  PROBLEM  cost: could not check: ThrottlingException")
+    assert lines[6].startswith("  PROBLEM  cost: could not check: ThrottlingException")
     assert lines[-1] == "3 problem(s): fix them, then run `make preflight` again"
 
 
