@@ -94,6 +94,8 @@ class Catalog:
     unextracted: tuple[Mapping[str, str], ...] = ()
     registries: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     config_classes: Mapping[str, Mapping[str, str | None]] = field(default_factory=dict)
+    # How the release derives a model's length from config.json: length_keys, prescaled_rope_types.
+    max_len: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def catalog_path(version: str) -> Path:
@@ -130,6 +132,7 @@ def load_catalog(version: str) -> Catalog | None:
         unextracted=tuple(data["unextracted"]),
         registries={name: tuple(values) for name, values in data["registries"].items()},
         config_classes=data["config_classes"],
+        max_len={name: tuple(values) for name, values in data["max_len"].items()},
     )
 
 

@@ -33,6 +33,9 @@ GENERATOR = "scripts/vllm_catalog.py 3"
 _INDEX = os.environ.get("PIP_INDEX_URL", "https://pypi.org/simple").rstrip("/")
 _ENGINE_ARGS = "vllm/engine/arg_utils.py"
 _REGISTRY_FILES = ("vllm/model_executor/layers/quantization/__init__.py",)
+# Where vLLM derives a model's maximum length from its config.json (read by make preflight).
+_MODEL_CONFIG = "vllm/config/model.py"
+_LENGTH_KEYS = "vllm/transformers_utils/model_arch_config_convertor.py"
 MIN_FLAGS = 150  # vLLM 0.23.0 has 261
 
 
@@ -387,6 +390,41 @@ def start_up_pairings(source: str) -> dict[str, list[list[str]]]:
     return {"requires": checks["requires"], "conflicts": checks["conflicts"]}
 
 
+def max_len_rules(version: str, model_source: str, keys_source: str) -> dict[str, list[str]]:
+    """How the release derives a model's maximum length from config.json, for ``make preflight``.
+
+    ``length_keys``: the keys read for the length, smallest wins (``possible_keys``);
+    ``prescaled_rope_types``: the RoPE types whose factor ``_get_and_verify_max_len`` does not apply
+    (``if rope_type not in (...)``).
+    """
+    keys: list[str] = []
+    for node in ast.walk(ast.parse(keys_source)):
+        if (
+            isinstance(node, ast.Assign)
+            and any(isinstance(t, ast.Name) and t.id == "possible_keys" for t in node.targets)
+            and isinstance(node.value, ast.List)
+        ):
+            keys = [
+                e.value for e in node.value.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)
+            ]
+    prescaled: list[str] = []
+    for function in ast.walk(ast.parse(model_source)):
+        if not (isinstance(function, ast.FunctionDef) and function.name == "_get_and_verify_max_len"):
+            continue
+        for node in ast.walk(function):
+            if (
+                isinstance(node, ast.Compare)
+                and isinstance(node.left, ast.Name)
+                and node.left.id == "rope_type"
+                and isinstance(node.ops[0], ast.NotIn)
+                and isinstance(node.comparators[0], ast.Tuple)
+            ):
+                prescaled = [str(e.value) for e in node.comparators[0].elts if isinstance(e, ast.Constant)]
+    if not keys or not prescaled:
+        raise SystemExit(f"vllm {version}: the max_model_len derivation moved; update max_len_rules")
+    return {"length_keys": keys, "prescaled_rope_types": prescaled}
+
+
 def check_plausible(version: str, parsed: dict[str, Any]) -> None:
     """A stand-in that swallowed part of the parser would show as missing flags or parsers: refuse that."""
     typed = {"max_model_len", "tensor_parallel_size", "dtype", "tool_call_parser", "reasoning_parser"}
@@ -417,11 +455,14 @@ def build_catalog(version: str, sdist: Path, digest: str) -> dict[str, Any]:
         parsed = json.loads(result.stdout)
         check_plausible(version, parsed)
         parser_file = parsed["parser_module"].replace(".", "/") + ".py"
-        read_from = sorted({parser_file, _ENGINE_ARGS, *_REGISTRY_FILES})
+        read_from = sorted({parser_file, _ENGINE_ARGS, *_REGISTRY_FILES, _MODEL_CONFIG, _LENGTH_KEYS})
         files = {
             path: _sha256((source / path).read_bytes()) for path in read_from if (source / path).is_file()
         }
         checks = start_up_checks([(source / parser_file).read_text(), (source / _ENGINE_ARGS).read_text()])
+        max_len = max_len_rules(
+            version, (source / _MODEL_CONFIG).read_text(), (source / _LENGTH_KEYS).read_text()
+        )
     return {
         "format": FORMAT,
         "vllm": version,
@@ -431,6 +472,7 @@ def build_catalog(version: str, sdist: Path, digest: str) -> dict[str, Any]:
         "tool_call_parsers": parsed["tool_call_parsers"],
         "reasoning_parsers": parsed["reasoning_parsers"],
         "registries": parsed["registries"],
+        "max_len": max_len,
         "config_classes": parsed["config_classes"],
         "flags": parsed["flags"],
     }

@@ -4,8 +4,10 @@ vLLM refuses at start-up (after the weights are downloaded, so after minutes) a 
 above the length it derives from the model's config.json, and a ``tensor_parallel_size`` that does
 not divide the model's attention heads. Offline synth cannot see config.json; this check reads it
 from the model's S3 prefix (``s3:GetObject``) or from the Hugging Face Hub when this machine reaches
-it, and derives both numbers as vLLM 0.30.0 does (``vllm/config/model.py`` ``_get_and_verify_max_len``,
-``ModelConfig.verify_with_parallel_config``; the derivation is the same in 0.23.0 to 0.30.0).
+it, and derives both numbers as the image's vLLM release does (``vllm/config/model.py``
+``_get_and_verify_max_len``, ``ModelConfig.verify_with_parallel_config``). What differs between
+releases (the length keys, the RoPE types whose factor is already applied: YaRN from 0.30.0) is read
+from the release's flag catalog.
 """
 
 from __future__ import annotations
@@ -13,27 +15,15 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
 from sagemaker_openai.config import ModelSpec
 from sagemaker_openai.preflight.report import Context, Finding, Skipped, needs, ok, problem, skipped
+from sagemaker_openai.vllm_catalog import catalog_versions, load_catalog
 
-# The keys vLLM reads the model's length from, smallest wins (model_arch_config_convertor.py).
-_LENGTH_KEYS = (
-    "max_position_embeddings",
-    "n_positions",
-    "max_seq_len",
-    "seq_length",
-    "model_max_length",
-    "max_target_positions",
-    "max_sequence_length",
-    "max_seq_length",
-    "seq_len",
-)
-# RoPE types whose max_position_embeddings is already scaled: vLLM does not apply their factor again.
-_PRESCALED_ROPE = frozenset({"su", "longrope", "llama3", "yarn", "deepseek_yarn", "deepseek_llama_scaling"})
 # vLLM's escape hatch: with it set, a longer max_model_len is only a warning.
 _ALLOW_LONG = "VLLM_ALLOW_LONG_MAX_MODEL_LEN"
 
@@ -63,16 +53,33 @@ def text_config(config: Mapping[str, Any]) -> Mapping[str, Any]:
     return nested if isinstance(nested, Mapping) else config
 
 
-def derived_max_len(config: Mapping[str, Any]) -> tuple[float, str | None]:
+@dataclass(frozen=True)
+class LengthRules:
+    """The keys a release reads a model's length from (smallest wins); the RoPE types it leaves unscaled."""
+
+    length_keys: tuple[str, ...]
+    prescaled_rope_types: frozenset[str]
+
+
+def length_rules(version: str | None) -> LengthRules:
+    """The release's rules, from its catalog; the newest catalogued release's for a custom image."""
+    catalog = load_catalog(version) if version else None
+    if catalog is None:
+        catalog = load_catalog(catalog_versions()[-1])
+    assert catalog is not None
+    return LengthRules(catalog.max_len["length_keys"], frozenset(catalog.max_len["prescaled_rope_types"]))
+
+
+def derived_max_len(config: Mapping[str, Any], rules: LengthRules) -> tuple[float, str | None]:
     """The longest context vLLM derives from config.json, and the key it came from (inf, None: none).
 
     The smallest of the length keys (``model_max_length`` wins when set), times the RoPE scaling
-    factor unless the RoPE type already scales ``max_position_embeddings`` (YaRN, Llama 3, LongRoPE...)
-    or the model is Gemma 3.
+    factor unless the RoPE type already scales ``max_position_embeddings`` (Llama 3, LongRoPE; YaRN
+    from vLLM 0.30.0) or the model is Gemma 3.
     """
     text = text_config(config)
     derived, key = math.inf, None
-    for name in _LENGTH_KEYS:
+    for name in rules.length_keys:
         value = text.get(name)
         if isinstance(value, int | float) and not isinstance(value, bool):
             if value < derived:
@@ -89,7 +96,7 @@ def derived_max_len(config: Mapping[str, Any]) -> tuple[float, str | None]:
         factor: Any = 1.0
         for layer in layers:
             rope_type = layer.get("rope_type", layer.get("type", "default"))
-            if rope_type not in _PRESCALED_ROPE:
+            if rope_type not in rules.prescaled_rope_types:
                 factor = layer.get("factor", factor)
         derived *= float(factor) if isinstance(factor, int | float) else 1.0
     return derived, key
@@ -112,12 +119,12 @@ def attention_heads(config: Mapping[str, Any]) -> int:
     return heads if isinstance(heads, int) and not isinstance(heads, bool) else 0
 
 
-def model_problems(where: str, model: ModelSpec, config: Mapping[str, Any]) -> list[str]:
+def model_problems(where: str, model: ModelSpec, config: Mapping[str, Any], rules: LengthRules) -> list[str]:
     """What vLLM would refuse about this model's flags given its config.json, one line each."""
     problems = []
     wanted = model.vllm.max_model_len
     allowed = model.environment.get(_ALLOW_LONG, "").strip().lower() in ("1", "true")
-    derived, key = derived_max_len(config)
+    derived, key = derived_max_len(config, rules)
     if wanted is not None and wanted != -1 and not allowed and wanted > derived:
         # vLLM lets a larger config.json model_max_length stand in (Command-R and the like).
         model_max_length = text_config(config).get("model_max_length")
@@ -152,6 +159,7 @@ def _read_config(ctx: Context, model: ModelSpec) -> Mapping[str, Any]:
 
 def check_model_config(ctx: Context) -> list[Finding]:
     findings: list[Finding] = []
+    rules = length_rules(ctx.config.image.flag_catalog_version())
     for where, model in ctx.config.model_specs():
         name = f"model config {where}"
         source = model.s3_uri or f"the Hugging Face Hub ({model.hf_model_id})"
@@ -172,10 +180,10 @@ def check_model_config(ctx: Context) -> list[Finding]:
                 skipped(name, f"skipped: could not read config.json from {source}: {type(exc).__name__}")
             )
             continue
-        problems = model_problems(where, model, config)
+        problems = model_problems(where, model, config, rules)
         findings += [problem(name, line) for line in problems]
         if not problems:
-            derived, _ = derived_max_len(config)
+            derived, _ = derived_max_len(config, rules)
             length = "no length in config.json" if derived == math.inf else f"supports {derived:g} tokens"
             findings.append(
                 ok(name, f"{length}, {attention_heads(config)} attention heads (config.json from {source})")

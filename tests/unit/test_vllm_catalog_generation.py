@@ -10,7 +10,7 @@ import pytest
 
 from sagemaker_openai import images
 from sagemaker_openai.vllm_catalog import CATALOG_DIR, catalog_path, catalog_versions, load_catalog
-from scripts.vllm_catalog import REVIEWED_UNEXTRACTED, dump, read_sums, start_up_checks
+from scripts.vllm_catalog import REVIEWED_UNEXTRACTED, dump, max_len_rules, read_sums, start_up_checks
 from scripts.vllm_introspect import converter
 
 
@@ -163,3 +163,24 @@ def test_the_introspector_names_the_converter_vllm_wraps() -> None:
 @pytest.mark.parametrize("check", sorted(REVIEWED_UNEXTRACTED))
 def test_each_reviewed_check_says_why(check: str) -> None:
     assert len(REVIEWED_UNEXTRACTED[check]) > 20
+
+
+def test_the_generator_reads_how_the_release_derives_a_models_length() -> None:
+    keys = "class C:\n    def f(self):\n        possible_keys = ['max_position_embeddings', 'n_positions']\n"
+    model = (
+        "def _get_and_verify_max_len(hf_config):\n"
+        "    for rp in rope_parameters.values():\n"
+        "        if rope_type not in ('su', 'yarn'):\n"
+        "            scaling_factor = rp['factor']\n"
+    )
+    assert max_len_rules("9.9.9", model, keys) == {
+        "length_keys": ["max_position_embeddings", "n_positions"],
+        "prescaled_rope_types": ["su", "yarn"],
+    }
+    with pytest.raises(SystemExit, match=r"vllm 9\.9\.9: the max_model_len derivation moved"):
+        max_len_rules("9.9.9", "def other(): pass\n", keys)
+    newest, before = load_catalog("0.30.0"), load_catalog("0.29.0")
+    assert newest is not None
+    assert before is not None
+    assert "yarn" in newest.max_len["prescaled_rope_types"]
+    assert "yarn" not in before.max_len["prescaled_rope_types"]

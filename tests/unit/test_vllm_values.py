@@ -5,6 +5,9 @@ recorded converters, config-class fields, value registries and start-up rules.
 """
 
 import copy
+import json
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -14,7 +17,7 @@ from sagemaker_openai.errors import ConfigError
 from sagemaker_openai.vllm_catalog import load_catalog
 from sagemaker_openai.vllm_env import container_environment
 from sagemaker_openai.vllm_values import convert, human_readable_int
-from tests.conftest import CONFIG_DIR, load_yaml
+from tests.conftest import CONFIG_DIR, ROOT, load_yaml
 
 QWEN3_4B = load_yaml(CONFIG_DIR / "qwen3-4b.yaml")
 HUMAN = "an integer such as 8192, 8k (8000) or 8K (8192)"
@@ -285,3 +288,13 @@ def test_the_converters_mirror_vllms() -> None:
     assert hf_overrides.convert == "union_dict_and_str"
     assert convert(hf_overrides, "plain") == "plain"
     assert convert(hf_overrides, '{"a": 1}') == {"a": 1}
+
+
+def test_the_benchmark_runs_its_config_of_every_class() -> None:
+    # bench/bench_vllm_flags.py validates that config before timing it: a refusal would stop it here.
+    bench = ROOT / "bench/bench_vllm_flags.py"
+    result = subprocess.run(
+        [sys.executable, str(bench), "--runs", "1", "--json"], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert {"checked_ms", "busy_ms", "added_ms", "imports_ms"} <= set(json.loads(result.stdout))

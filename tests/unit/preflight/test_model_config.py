@@ -12,7 +12,7 @@ from moto import mock_aws
 
 from sagemaker_openai.config import parse_config
 from sagemaker_openai.preflight import model_config
-from sagemaker_openai.preflight.model_config import check_model_config, derived_max_len
+from sagemaker_openai.preflight.model_config import check_model_config, derived_max_len, length_rules
 from sagemaker_openai.preflight.report import Context
 from sagemaker_openai.preflight.runner import run_check
 
@@ -116,8 +116,6 @@ def test_an_unreachable_hub_skips_the_check() -> None:
         # linear and dynamic RoPE multiply max_position_embeddings by the factor
         ({"max_position_embeddings": 4096, "rope_scaling": {"type": "linear", "factor": 4.0}}, 16384),
         ({"max_position_embeddings": 4096, "rope_parameters": {"rope_type": "dynamic", "factor": 2}}, 8192),
-        # YaRN's max_position_embeddings is already scaled (Qwen3 with YaRN)
-        ({"max_position_embeddings": 131072, "rope_scaling": {"rope_type": "yarn", "factor": 4.0}}, 131072),
         # Gemma 3's length is already scaled too
         ({"model_type": "gemma3", "max_position_embeddings": 131072, "rope_scaling": {"factor": 8}}, 131072),
         # the smallest length key wins; model_max_length wins over all
@@ -136,10 +134,18 @@ def test_an_unreachable_hub_skips_the_check() -> None:
     ],
 )
 def test_the_length_is_derived_as_vllm_derives_it(config: dict[str, Any], expected: float) -> None:
-    assert derived_max_len(config)[0] == expected
+    assert derived_max_len(config, length_rules("0.30.0"))[0] == expected
+
+
+def test_yarn_is_scaled_up_to_vllm_0_29_and_taken_as_scaled_from_0_30() -> None:
+    # _get_and_verify_max_len added yarn to the types it does not scale in 0.30.0 (read from the catalogs)
+    yarn = {"max_position_embeddings": 32768, "rope_scaling": {"rope_type": "yarn", "factor": 4.0}}
+    assert derived_max_len(yarn, length_rules("0.29.0"))[0] == 131072
+    assert derived_max_len(yarn, length_rules("0.30.0"))[0] == 32768
 
 
 def test_no_length_key_leaves_max_model_len_to_vllm() -> None:
-    assert derived_max_len({"hidden_size": 8})[0] == float("inf")
+    rules = length_rules(None)  # a custom image's: the newest catalogued release's
+    assert derived_max_len({"hidden_size": 8}, rules)[0] == float("inf")
     model = parse_config({}).model_specs()[0][1]
-    assert model_config.model_problems("model", model, {"hidden_size": 8}) == []
+    assert model_config.model_problems("model", model, {"hidden_size": 8}, rules) == []
