@@ -124,12 +124,9 @@ def check_scalar(spec: Flag, value: object, catalog: Catalog, on: Collection[str
 
 
 def check_element(spec: Flag, element: object, catalog: Catalog) -> str:
-    """The problem vLLM would have with one element of a list flag, or ""."""
-    if isinstance(element, dict | list):
-        if spec.action is not None or spec.convert in _JSON:
-            return ""  # an action of its own (--lora-modules) reads JSON elements itself
-        expects = _EXPECTS.get(spec.convert or "", "strings")
-        return f"{spec.option} takes {expects} in vLLM {catalog.vllm}, not {element!r}"
+    """The problem vLLM would have with one element of a list flag (passed as its own argument), or ""."""
+    if spec.action is not None:
+        return ""  # an action of its own (--lora-modules reads name=path or a JSON mapping) is not mirrored
     problem, converted = _converted(spec, element, catalog)
     return problem or _out_of_bounds(spec, converted, element, catalog)
 

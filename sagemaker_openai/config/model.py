@@ -3,13 +3,21 @@
 import re
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import Field, ValidationError, ValidatorFunctionWrapHandler, WrapValidator, model_validator
+from pydantic import (
+    Field,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+    field_validator,
+    model_validator,
+)
 
 from sagemaker_openai import images
 from sagemaker_openai.config._base import ConfigWarning, Spec
 from sagemaker_openai.config.operations import check_kms_key_arn
 from sagemaker_openai.vllm_catalog import catalog_versions, load_catalog
 from sagemaker_openai.vllm_flags import UserFlag, VllmArgValue
+from sagemaker_openai.vllm_values import human_readable_int
 
 DEFAULT_HF_MODEL_ID = "Qwen/Qwen3-4B"
 
@@ -46,6 +54,19 @@ def _one_vllm_arg(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
         ) from None
 
 
+MIN_MAX_MODEL_LEN = 256
+
+
+def max_model_len_tokens(value: int | str) -> int | None:
+    """What vLLM's human_readable_int_or_auto makes of ``value``; None for auto (-1). Raises ValueError."""
+    if isinstance(value, bool):
+        raise ValueError("a boolean")
+    text = str(value).strip()
+    if text == "-1" or text.lower() == "auto":
+        return None
+    return human_readable_int(text)
+
+
 class VllmSettings(Spec):
     """vLLM server flags, rendered as ``SM_VLLM_*`` variables that the DLC turns into ``--flags``.
 
@@ -56,7 +77,8 @@ class VllmSettings(Spec):
     """
 
     tensor_parallel_size: int = Field(1, ge=1, le=8)
-    max_model_len: int | None = Field(32768, ge=256)
+    # vLLM reads --max-model-len with human_readable_int_or_auto: 32768, "32k", "32K", or "auto" (-1).
+    max_model_len: int | str | None = 32768
     gpu_memory_utilization: float | None = Field(0.90, gt=0.0, le=0.99)
     max_num_seqs: int | None = Field(16, ge=1, le=4096)
     enable_auto_tool_choice: bool | None = True
@@ -65,6 +87,30 @@ class VllmSettings(Spec):
     enable_prefix_caching: bool | None = None
     dtype: str | None = None
     extra_args: dict[str, Annotated[VllmArgValue, WrapValidator(_one_vllm_arg)]] = Field(default_factory=dict)
+
+    @field_validator("max_model_len", mode="wrap")
+    @classmethod
+    def _check_max_model_len(cls, value: Any, handler: ValidatorFunctionWrapHandler) -> int | str | None:
+        """One line for any wrong value (not one per form of the int | str union)."""
+        if value is None:
+            return None
+        unreadable = ValueError(
+            "must be a number of tokens such as 32768, 32k (32000) or 32K (32768), or auto"
+        )
+        if not isinstance(value, int | str):
+            raise unreadable
+        try:
+            tokens = max_model_len_tokens(value)
+        except ValueError:
+            raise unreadable from None
+        if tokens is not None and tokens < MIN_MAX_MODEL_LEN:
+            raise ValueError(f"must be at least {MIN_MAX_MODEL_LEN} tokens, or auto")
+        result: int | str = handler(value)
+        return result
+
+    def max_model_len_tokens(self) -> int | None:
+        """max_model_len as a number of tokens; None for auto or unset (vLLM derives it from the model)."""
+        return None if self.max_model_len is None else max_model_len_tokens(self.max_model_len)
 
     @model_validator(mode="after")
     def _check_extra_args(self) -> Self:

@@ -122,10 +122,10 @@ def attention_heads(config: Mapping[str, Any]) -> int:
 def model_problems(where: str, model: ModelSpec, config: Mapping[str, Any], rules: LengthRules) -> list[str]:
     """What vLLM would refuse about this model's flags given its config.json, one line each."""
     problems = []
-    wanted = model.vllm.max_model_len
+    wanted = model.vllm.max_model_len_tokens()  # None: auto or unset, vLLM fits it to the model
     allowed = model.environment.get(_ALLOW_LONG, "").strip().lower() in ("1", "true")
     derived, key = derived_max_len(config, rules)
-    if wanted is not None and wanted != -1 and not allowed and wanted > derived:
+    if wanted is not None and not allowed and wanted > derived:
         # vLLM lets a larger config.json model_max_length stand in (Command-R and the like).
         model_max_length = text_config(config).get("model_max_length")
         if not isinstance(model_max_length, int | float) or wanted > model_max_length:

@@ -73,10 +73,11 @@ REFUSED: dict[str, tuple[dict[str, Any], str | None, str]] = {
         "model.vllm.extra_args.cudagraph_capture_sizes: --cudagraph-capture-sizes reads 'four' with int in "
         "vLLM 0.30.0, which refuses it; write an integer",
     ),
-    "a mapping as a list element where vLLM reads strings": (
-        {"api_key": [{"key": "x"}]},
+    "a mapping as a list element where vLLM reads integers": (
+        {"cudagraph_capture_sizes": [{"size": 8}]},
         None,
-        "model.vllm.extra_args.api_key: --api-key takes strings in vLLM 0.30.0, not {'key': 'x'}",
+        "model.vllm.extra_args.cudagraph_capture_sizes: --cudagraph-capture-sizes reads {'size': 8} with int "
+        "in vLLM 0.30.0, which refuses it; write an integer",
     ),
     # JSON flags and the fields of the config class behind them
     "JSON that does not parse": (
@@ -298,3 +299,34 @@ def test_the_benchmark_runs_its_config_of_every_class() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert {"checked_ms", "busy_ms", "added_ms", "imports_ms"} <= set(json.loads(result.stdout))
+
+
+@pytest.mark.parametrize(
+    ("written", "rendered"), [("auto", "auto"), ("32k", "32k"), ("32K", "32K"), (-1, "-1")]
+)
+def test_max_model_len_takes_what_vllm_reads_for_it(written: object, rendered: str) -> None:
+    # --max-model-len is read with human_readable_int_or_auto: auto (or -1) fits it to the model.
+    data = copy.deepcopy(QWEN3_4B)
+    data["model"]["vllm"]["max_model_len"] = written
+    env = container_environment(parse_config(data).model)  # type: ignore[union-attr]
+    assert env["SM_VLLM_MAX_MODEL_LEN"] == rendered
+
+
+@pytest.mark.parametrize(
+    ("written", "problem"),
+    [
+        (
+            "lots",
+            "must be a number of tokens such as 32768, 32k (32000) or 32K (32768), or auto (got 'lots')",
+        ),
+        (
+            "1.5K",
+            "must be a number of tokens such as 32768, 32k (32000) or 32K (32768), or auto (got '1.5K')",
+        ),
+        ("0.1k", "must be at least 256 tokens, or auto (got '0.1k')"),
+    ],
+)
+def test_max_model_len_refuses_what_vllm_cannot_read(written: str, problem: str) -> None:
+    data = copy.deepcopy(QWEN3_4B)
+    data["model"]["vllm"]["max_model_len"] = written
+    assert _error(data) == f"model.vllm.max_model_len: {problem}"

@@ -149,3 +149,12 @@ def test_no_length_key_leaves_max_model_len_to_vllm() -> None:
     assert derived_max_len({"hidden_size": 8}, rules)[0] == float("inf")
     model = parse_config({}).model_specs()[0][1]
     assert model_config.model_problems("model", model, {"hidden_size": 8}, rules) == []
+
+
+@pytest.mark.parametrize(("written", "problem"), [("auto", False), ("128k", False), ("129K", True)])
+def test_a_human_readable_or_auto_max_model_len_is_read_as_vllm_reads_it(
+    s3_model: boto3.Session, written: str, problem: bool
+) -> None:
+    # 128k = 128000 fits 131072 positions; 129K = 132096 does not; auto lets vLLM fit it
+    lines = _lines(_context(_s3_config(max_model_len=written), s3_model))
+    assert lines[0].startswith("PROBLEM" if problem else "ok")
