@@ -7,6 +7,8 @@ empty value gives a bare ``--x``. From 0.28.0 a JSON array gives one argument pe
 the ``SINGLE_TOKEN_FLAGS``; the older shell loop passed every value as one token, and those images are
 rebuilt under the same tag, so a list there is refused. vLLM then refuses an unknown flag or a bad
 value, and the endpoint never becomes healthy: each check here is one of those refusals, at synth.
+This module checks the names, the entrypoint's forms and the start-up rules; how one value is read
+(converters, config-class keys, bounds, registries) is ``sagemaker_openai.vllm_values``.
 """
 
 import difflib
@@ -208,18 +210,30 @@ def _check_value(spec: Flag, value: object, catalog: Catalog, given: Mapping[str
             return f"{spec.option} takes a name, not the number {value!r}{_allowed(spec)}"
         if not _in_choices(value, spec.choices):
             return f"{spec.option} does not accept {value!r} in {release}{_allowed(spec)}"
-    parser = _PARSER_NAMES.get(spec.name)
-    if parser and _PLUGIN_FOR_PARSER[spec.name] not in given and isinstance(value, str):
-        registered = (
-            catalog.tool_call_parsers if spec.name == "tool_call_parser" else catalog.reasoning_parsers
-        )
-        if value not in registered:
-            close = difflib.get_close_matches(value, registered, n=1, cutoff=0.6)
-            hint = f"did you mean {close[0]}? " if close else ""
-            return (
-                f"{release} registers no {parser} parser {value!r}; {hint}registered: {', '.join(registered)}"
-            )
+    if spec.name in _PARSER_NAMES and _PLUGIN_FOR_PARSER[spec.name] not in given and isinstance(value, str):
+        problem = _check_parser_name(spec.name, value, catalog)
+        if problem:
+            return problem
     return check_scalar(spec, value, catalog, _turned_on(given))
+
+
+def _check_parser_name(flag: str, value: str, catalog: Catalog) -> str:
+    registered = catalog.tool_call_parsers if flag == "tool_call_parser" else catalog.reasoning_parsers
+    if value in registered:
+        return ""
+    release, parser = f"vLLM {catalog.vllm}", _PARSER_NAMES[flag]
+    elsewhere = other_releases(catalog, _registers(flag, value))
+    if elsewhere:
+        return f"{release} registers no {parser} parser {value!r}: it {elsewhere}"
+    close = difflib.get_close_matches(value, registered, n=1, cutoff=0.6)
+    hint = f"did you mean {close[0]}? " if close else ""
+    return f"{release} registers no {parser} parser {value!r}; {hint}registered: {', '.join(registered)}"
+
+
+def _registers(flag: str, name: str) -> Callable[[Catalog], bool]:
+    return lambda other: (
+        name in (other.tool_call_parsers if flag == "tool_call_parser" else other.reasoning_parsers)
+    )
 
 
 def _turned_on(given: Mapping[str, UserFlag]) -> list[str]:

@@ -330,3 +330,13 @@ def test_max_model_len_refuses_what_vllm_cannot_read(written: str, problem: str)
     data = copy.deepcopy(QWEN3_4B)
     data["model"]["vllm"]["max_model_len"] = written
     assert _error(data) == f"model.vllm.max_model_len: {problem}"
+
+
+def test_a_parser_name_of_another_release_says_which_release_has_it() -> None:
+    data = _config({}, "0.23.0", tool_call_parser="kimi_k3", reasoning_parser="glm47")
+    assert _error(data) == (
+        "model.vllm.tool_call_parser: vLLM 0.23.0 registers no tool-call parser 'kimi_k3': it needs "
+        "image.vllm_version 0.27.1 or later; set it, or remove the key; model.vllm.reasoning_parser: vLLM "
+        "0.23.0 registers no reasoning parser 'glm47': it needs image.vllm_version 0.24.0 or later; set it, "
+        "or remove the key"
+    )
