@@ -30,21 +30,22 @@ _ALLOW_LONG = "VLLM_ALLOW_LONG_MAX_MODEL_LEN"
 HubReader = Callable[[str], Mapping[str, Any]]
 
 
-def _hub_config(repo_id: str) -> Mapping[str, Any]:
+def hub_config(repo_id: str, client: httpx.Client | None = None) -> Mapping[str, Any]:
     """config.json of a public Hugging Face Hub repository: one GET, no retries (a pre-flight takes seconds).
 
     The URL is huggingface_hub's (it honours HF_ENDPOINT); a gated repository answers 401 and is skipped.
     """
     from huggingface_hub import hf_hub_url  # noqa: PLC0415 - only this check needs the Hub
 
-    response = httpx.get(hf_hub_url(repo_id, "config.json"), follow_redirects=True, timeout=5.0)
+    with client or httpx.Client(timeout=5.0) as http:
+        response = http.get(hf_hub_url(repo_id, "config.json"), follow_redirects=True)
     response.raise_for_status()
     data: Mapping[str, Any] = response.json()
     return data
 
 
 # Replaced in tests: the check never reaches the network there.
-read_hub_config: HubReader = _hub_config
+read_hub_config: HubReader = hub_config
 
 
 def text_config(config: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -176,9 +177,11 @@ def check_model_config(ctx: Context) -> list[Finding]:
         except Exception as exc:  # the Hub unreachable, the repository gated or missing
             if model.hf_model_id is None:
                 raise
-            findings.append(
-                skipped(name, f"skipped: could not read config.json from {source}: {type(exc).__name__}")
-            )
+            why = type(exc).__name__
+            if isinstance(exc, httpx.HTTPStatusError):
+                status = exc.response.status_code
+                why = f"HTTP {status} (gated or private: stage its weights to S3 with stage-weights)"
+            findings.append(skipped(name, f"skipped: could not read config.json from {source}: {why}"))
             continue
         problems = model_problems(where, model, config, rules)
         findings += [problem(name, line) for line in problems]

@@ -7,6 +7,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import boto3
+import httpx
 import pytest
 from moto import mock_aws
 
@@ -158,3 +159,32 @@ def test_a_human_readable_or_auto_max_model_len_is_read_as_vllm_reads_it(
     # 128k = 128000 fits 131072 positions; 129K = 132096 does not; auto lets vLLM fit it
     lines = _lines(_context(_s3_config(max_model_len=written), s3_model))
     assert lines[0].startswith("PROBLEM" if problem else "ok")
+
+
+def test_the_hub_is_asked_once_for_the_repositorys_config_json() -> None:
+    asked: list[str] = []
+
+    def hub(request: httpx.Request) -> httpx.Response:
+        asked.append(str(request.url))
+        if "private" in str(request.url):
+            return httpx.Response(401, request=request)
+        return httpx.Response(200, json={"max_position_embeddings": 4096}, request=request)
+
+    assert model_config.hub_config("Qwen/Qwen3-4B", httpx.Client(transport=httpx.MockTransport(hub))) == {
+        "max_position_embeddings": 4096
+    }
+    assert asked == ["https://huggingface.co/Qwen/Qwen3-4B/resolve/main/config.json"]
+    with pytest.raises(httpx.HTTPStatusError):
+        model_config.hub_config("someone/private", httpx.Client(transport=httpx.MockTransport(hub)))
+
+
+def test_a_gated_repository_is_skipped_with_the_status(monkeypatch: pytest.MonkeyPatch) -> None:
+    def gated(repo_id: str) -> Mapping[str, Any]:
+        request = httpx.Request("GET", f"https://huggingface.co/{repo_id}/resolve/main/config.json")
+        raise httpx.HTTPStatusError("401", request=request, response=httpx.Response(401, request=request))
+
+    monkeypatch.setattr(model_config, "read_hub_config", gated)
+    assert _lines(_context({"model": {"hf_model_id": "meta-llama/Llama-3.1-8B"}})) == [
+        "skipped  model config model: skipped: could not read config.json from the Hugging Face Hub "
+        "(meta-llama/Llama-3.1-8B): HTTP 401 (gated or private: stage its weights to S3 with stage-weights)"
+    ]
