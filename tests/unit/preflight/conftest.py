@@ -9,7 +9,8 @@ import pytest
 
 from sagemaker_openai.preflight import model_config
 
-# The fields of Qwen/Qwen3-4B's config.json that the model-config check reads.
+# The fields of Qwen/Qwen3-4B's config.json that the model-config check reads, as the Hub publishes them
+# (written down here, not fetched: unverified from this machine, which does not reach the Hub).
 QWEN3_4B_CONFIG: Mapping[str, Any] = {
     "architectures": ["Qwen3ForCausalLM"],
     "model_type": "qwen3",
