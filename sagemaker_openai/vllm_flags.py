@@ -7,15 +7,18 @@ empty value gives a bare ``--x``. From 0.28.0 a JSON array gives one argument pe
 the ``SINGLE_TOKEN_FLAGS``; the older shell loop passed every value as one token, and those images are
 rebuilt under the same tag, so a list there is refused. vLLM then refuses an unknown flag or a bad
 value, and the endpoint never becomes healthy: each check here is one of those refusals, at synth.
+This module checks the names, the entrypoint's forms and the start-up rules; how one value is read
+(converters, config-class keys, bounds, registries) is ``sagemaker_openai.vllm_values``.
 """
 
 import difflib
 import json
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sagemaker_openai.vllm_catalog import Catalog, Flag
+from sagemaker_openai.vllm_values import check_element, check_scalar, current_value, other_releases
 
 # The entrypoint keeps a JSON array as one token for these (sagemaker_args.py SINGLE_TOKEN_FLAGS).
 SINGLE_TOKEN_FLAGS = frozenset({"allowed_origins", "allowed_methods", "allowed_headers", "middleware"})
@@ -28,8 +31,9 @@ _PARSER_NAMES = {"tool_call_parser": "tool-call", "reasoning_parser": "reasoning
 _STRINGS_THE_ENTRYPOINT_READS = {"true": "a bare {option}", "": "a bare {option}", "false": "no flag at all"}
 _SHOWN_CHOICES = 24
 
-# What a flag's value may be in the config; the kit renders lists and mappings as JSON.
-VllmArgValue = str | int | float | bool | list[str | int | float] | dict[str, Any]
+# What a flag's value may be in the config; the kit renders lists and mappings as JSON. A list may hold
+# mappings (lora_modules: [{name: ..., path: ...}]): the entrypoint passes each as one JSON argument.
+VllmArgValue = str | int | float | bool | list[str | int | float | dict[str, Any]] | dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,7 @@ def check_flags(
         if problem:
             problems.append(f"{flag.path}: {problem}")
     problems.extend(_check_pairings(given, catalog, vllm_path, typed_fields))
+    problems.extend(_check_rules(flags, catalog))
     return problems
 
 
@@ -119,6 +124,12 @@ def _json_array(value: str) -> str | list[object]:
 
 def _unknown(key: str, catalog: Catalog) -> str:
     option = f"--{key.replace('_', '-')}"
+    base = key.removeprefix("no_")
+    elsewhere = other_releases(
+        catalog, lambda c: base in c.flags and (key == base or c.flags[base].has_no_form)
+    )
+    if elsewhere:
+        return f"vLLM {catalog.vllm} has no flag {option}: it {elsewhere}"
     names = [name for name in catalog.flags if name not in KIT_FLAGS]
     names += [f"no_{f.name}" for f in catalog.flags.values() if f.has_no_form]
     close = difflib.get_close_matches(key, names, n=1, cutoff=0.6)
@@ -164,7 +175,9 @@ def _check_reserved_string(spec: Flag, value: str) -> str:
     )
 
 
-def _check_list(spec: Flag, value: Sequence[object], catalog: Catalog, dlc_version: str | None) -> str:
+def _check_list(  # noqa: PLR0911 - one answer per refusal
+    spec: Flag, value: Sequence[object], catalog: Catalog, dlc_version: str | None
+) -> str:
     single_token = spec.name in SINGLE_TOKEN_FLAGS
     if single_token and spec.takes_object:
         return ""
@@ -180,30 +193,51 @@ def _check_list(spec: Flag, value: Sequence[object], catalog: Catalog, dlc_versi
     for element in value:
         if spec.choices is not None and not _in_choices(element, spec.choices):
             return f"{spec.option} does not accept {element!r} in vLLM {catalog.vllm}{_allowed(spec)}"
+        problem = check_element(spec, element, catalog)
+        if problem:
+            return problem
     return ""
 
 
 def _check_value(spec: Flag, value: object, catalog: Catalog, given: Mapping[str, UserFlag]) -> str:
     if isinstance(value, dict):
-        return "" if spec.takes_object else f"{spec.option} takes one {spec.type} value, not a mapping"
+        if not spec.takes_object:
+            return f"{spec.option} takes one {spec.type} value, not a mapping"
+        return check_scalar(spec, value, catalog, _turned_on(given))
     release = f"vLLM {catalog.vllm}"
     if spec.choices is not None:
         if not isinstance(value, str) and all(isinstance(c, str) for c in spec.choices):
             return f"{spec.option} takes a name, not the number {value!r}{_allowed(spec)}"
         if not _in_choices(value, spec.choices):
             return f"{spec.option} does not accept {value!r} in {release}{_allowed(spec)}"
-    parser = _PARSER_NAMES.get(spec.name)
-    if parser and _PLUGIN_FOR_PARSER[spec.name] not in given and isinstance(value, str):
-        registered = (
-            catalog.tool_call_parsers if spec.name == "tool_call_parser" else catalog.reasoning_parsers
-        )
-        if value not in registered:
-            close = difflib.get_close_matches(value, registered, n=1, cutoff=0.6)
-            hint = f"did you mean {close[0]}? " if close else ""
-            return (
-                f"{release} registers no {parser} parser {value!r}; {hint}registered: {', '.join(registered)}"
-            )
-    return ""
+    if spec.name in _PARSER_NAMES and _PLUGIN_FOR_PARSER[spec.name] not in given and isinstance(value, str):
+        problem = _check_parser_name(spec.name, value, catalog)
+        if problem:
+            return problem
+    return check_scalar(spec, value, catalog, _turned_on(given))
+
+
+def _check_parser_name(flag: str, value: str, catalog: Catalog) -> str:
+    registered = catalog.tool_call_parsers if flag == "tool_call_parser" else catalog.reasoning_parsers
+    if value in registered:
+        return ""
+    release, parser = f"vLLM {catalog.vllm}", _PARSER_NAMES[flag]
+    elsewhere = other_releases(catalog, _registers(flag, value))
+    if elsewhere:
+        return f"{release} registers no {parser} parser {value!r}: it {elsewhere}"
+    close = difflib.get_close_matches(value, registered, n=1, cutoff=0.6)
+    hint = f"did you mean {close[0]}? " if close else ""
+    return f"{release} registers no {parser} parser {value!r}; {hint}registered: {', '.join(registered)}"
+
+
+def _registers(flag: str, name: str) -> Callable[[Catalog], bool]:
+    return lambda other: (
+        name in (other.tool_call_parsers if flag == "tool_call_parser" else other.reasoning_parsers)
+    )
+
+
+def _turned_on(given: Mapping[str, UserFlag]) -> list[str]:
+    return [name for name, flag in given.items() if _set(flag) is not None]
 
 
 def _in_choices(value: object, choices: Iterable[object]) -> bool:
@@ -247,3 +281,76 @@ def _check_pairings(
                 f"({b.path}) in vLLM {catalog.vllm}; remove one of them"
             )
     return problems
+
+
+_ATOM_TESTS: dict[str, Callable[[Any, Any], bool]] = {
+    "truthy": lambda value, _: bool(value),
+    "falsy": lambda value, _: not value,
+    "==": lambda value, literal: value == literal,
+    "!=": lambda value, literal: value != literal,
+    "is": lambda value, literal: value is literal,
+    "is not": lambda value, literal: value is not literal,
+    "in": lambda value, literal: value in literal,
+    "not in": lambda value, literal: value not in literal,
+    "<": lambda value, literal: value < literal,
+    "<=": lambda value, literal: value <= literal,
+    ">": lambda value, literal: value > literal,
+    ">=": lambda value, literal: value >= literal,
+}
+_ORDERED = ("<", "<=", ">", ">=")
+
+
+def _check_rules(flags: Sequence[UserFlag], catalog: Catalog) -> list[str]:
+    """The release's other start-up checks on the flags alone, each with the flags' values as vLLM holds them.
+
+    A flag not given takes the default the catalog records; a rule with a flag of unknown value is skipped.
+    """
+    given: dict[str, UserFlag] = {}
+    for flag in flags:
+        base = flag.key.removeprefix("no_")
+        if flag.key in catalog.flags:
+            given[flag.key] = flag
+        elif base != flag.key and base in catalog.flags and flag.value is True:
+            given[base] = UserFlag(flag.path, base, False, typed=flag.typed)  # --no-x leaves x off
+    problems = []
+    for rule in catalog.refuse_when:
+        involved = [given[name] for name, _, _ in rule.when if name in given]
+        if not involved or not all(_holds(atom, given, catalog) for atom in rule.when):
+            continue
+        names = dict.fromkeys(name for name, _, _ in rule.when)  # in order, once each
+        shown = " with ".join(_shown(name, given) for name in names)
+        problems.append(
+            f"{involved[0].path}: vLLM {catalog.vllm} refuses {shown} at start-up: "
+            f"{rule.message.rstrip('.')}; change the value"
+        )
+    return problems
+
+
+def _holds(atom: tuple[str, str, Any], given: Mapping[str, UserFlag], catalog: Catalog) -> bool:
+    name, op, literal = atom
+    spec = catalog.flags.get(name)
+    if spec is None:
+        return False
+    flag = given.get(name)
+    known, value = current_value(spec, flag.value if flag else None, flag is not None)
+    if not known or op not in _ATOM_TESTS:
+        return False
+    numbers = (int, float)
+    if op in _ORDERED and not (isinstance(value, numbers) and isinstance(literal, numbers)):
+        return False
+    try:
+        return _ATOM_TESTS[op](value, literal)
+    except TypeError:
+        return False
+
+
+def _shown(name: str, given: Mapping[str, UserFlag]) -> str:
+    option = f"--{name.replace('_', '-')}"
+    flag = given.get(name)
+    if flag is None:
+        return f"the default {option}"
+    if flag.value is True:
+        return option
+    if flag.value is False:
+        return f"--no-{name.replace('_', '-')}"
+    return f"{option} {flag.value}"

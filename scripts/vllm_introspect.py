@@ -30,6 +30,14 @@ PARSER_MODULES = ("vllm.entrypoints.launchers.cli_args", "vllm.entrypoints.opena
 TOOL_PARSER_MODULES = ("vllm.tool_parsers", "vllm.entrypoints.openai.tool_parsers")
 REASONING_PARSER_MODULES = ("vllm.reasoning",)
 _PASSTHROUGH_ARITY = 1
+# vLLM's own converters, named as in vllm/utils/argparse_utils.py and vllm/engine/arg_utils.py.
+_VLLM_CONVERTERS = ("human_readable_int", "human_readable_int_or_auto", "union_dict_and_str")
+_NUMERIC_CONVERTERS = ("int", "float", "human_readable_int", "human_readable_int_or_auto")
+# The value registries argparse does not hold: (flag, module, list attribute) per registry.
+REGISTRIES = {
+    "quantization": ("vllm.model_executor.layers.quantization", "QUANTIZATION_METHODS"),
+    "deprecated_quantization": ("vllm.model_executor.layers.quantization", "DEPRECATED_QUANTIZATION_METHODS"),
+}
 
 
 class _StubMeta(type):
@@ -253,8 +261,93 @@ def _kind(action: argparse.Action) -> str:
     return "value"
 
 
-def describe(parser: argparse.ArgumentParser) -> dict[str, dict[str, Any]]:
-    """One entry per long option that the SageMaker entrypoint can produce (``--snake-name``)."""
+def _closure_value(function: Callable[..., Any], name: str) -> Any:
+    code = getattr(function, "__code__", None)
+    if code is None or name not in code.co_freevars or function.__closure__ is None:
+        return None
+    return function.__closure__[code.co_freevars.index(name)].cell_contents
+
+
+def converter(convert: Any) -> tuple[str, bool, type | None]:
+    """The callable vLLM converts a flag's text with: (name, accepts "None"/"", config class or None).
+
+    vLLM wraps its converters in ``optional_type`` (``""`` and ``"None"`` give None) and ``parse_type``;
+    both keep the wrapped callable in their closure as ``return_type``.
+    """
+    optional = False
+    if getattr(convert, "__name__", "") == "_optional_type":
+        optional, convert = True, _closure_value(convert, "return_type")
+    if getattr(convert, "__name__", "") == "_parse_type":
+        convert = _closure_value(convert, "return_type")
+    if convert is None or convert is str:
+        return "str", optional, None
+    if convert is int or convert is float:
+        return convert.__name__, optional, None
+    if convert is json.loads:
+        return "json.loads", optional, None
+    name = getattr(convert, "__name__", "")
+    defaults = getattr(convert, "__defaults__", None) or ()
+    if name == "parse_dataclass" and defaults and isinstance(defaults[0], type):
+        return "config", optional, defaults[0]
+    if name in _VLLM_CONVERTERS and str(getattr(convert, "__module__", "")).startswith("vllm."):
+        return name, optional, None
+    return "custom", optional, None
+
+
+def _constraints(metadata: Sequence[Any]) -> dict[str, float]:
+    """``Field(ge=1)`` and the like: pydantic keeps them as annotated_types objects in ``metadata``."""
+    bounds: dict[str, float] = {}
+    for item in metadata:
+        for bound in ("ge", "gt", "le", "lt"):
+            value = getattr(item, bound, None)
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                bounds[bound] = value
+    return bounds
+
+
+def _source_field(config_class: type | None, dest: str) -> Any:
+    """The pydantic field of the config class (the parser group's title) that a flag comes from."""
+    fields = getattr(config_class, "__pydantic_fields__", None) or {}
+    return fields.get(dest)
+
+
+def _classes_in(annotation: Any) -> Iterator[type]:
+    if isinstance(annotation, type):
+        yield annotation
+    for arg in getattr(annotation, "__args__", ()) or ():
+        yield from _classes_in(arg)
+
+
+def config_fields(config_class: type, into: dict[str, dict[str, str | None]]) -> None:
+    """The keys a JSON mapping may hold for ``config_class`` (its init fields), nested classes by name."""
+    if config_class.__name__ in into:
+        return
+    fields: dict[str, str | None] = {}
+    into[config_class.__name__] = fields
+    pydantic_fields = getattr(config_class, "__pydantic_fields__", None) or {}
+    for field in dataclasses.fields(config_class):
+        if not field.init:
+            continue
+        annotation = getattr(pydantic_fields.get(field.name), "annotation", field.type)
+        nested = next((c for c in _classes_in(annotation) if dataclasses.is_dataclass(c)), None)
+        fields[field.name] = nested.__name__ if nested is not None else None
+        if nested is not None:
+            config_fields(nested, into)
+
+
+def describe(
+    parser: argparse.ArgumentParser, classes: dict[str, dict[str, str | None]] | None = None
+) -> dict[str, dict[str, Any]]:
+    """One entry per long option that the SageMaker entrypoint can produce (``--snake-name``).
+
+    ``classes`` collects the fields of the config classes that JSON flags are parsed into.
+    """
+    config_module = importlib.import_module("vllm.config")
+    group_class: dict[int, type | None] = {}
+    for group in parser._action_groups:
+        found = getattr(config_module, str(group.title), None)
+        for action in group._group_actions:
+            group_class[id(action)] = found if isinstance(found, type) else None
     flags: dict[str, dict[str, Any]] = {}
     for action in parser._actions:
         if isinstance(action, argparse._HelpAction):
@@ -267,12 +360,41 @@ def describe(parser: argparse.ArgumentParser) -> dict[str, dict[str, Any]]:
             entry: dict[str, Any] = {"kind": _kind(action)}
             if entry["kind"] != "flag" and entry["kind"] != "bool":
                 entry["type"] = _value_type(action)
+                _describe_value(entry, action, group_class.get(id(action)), classes)
             if action.choices is not None:
                 entry["choices"] = [c if isinstance(c, int | float | str) else str(c) for c in action.choices]
+            if action.default is None or isinstance(action.default, bool | int | float | str):
+                entry["default"] = action.default
             if type(action).__module__ != "argparse":
                 entry["action"] = type(action).__name__
             flags[option[2:].replace("-", "_")] = entry
     return flags
+
+
+def _describe_value(
+    entry: dict[str, Any],
+    action: argparse.Action,
+    group: type | None,
+    classes: dict[str, dict[str, str | None]] | None,
+) -> None:
+    """The converter, the config class a JSON value is read into, and the bounds of one flag."""
+    name, optional, config_class = converter(action.type)
+    entry["convert"] = name
+    if optional:
+        entry["optional"] = True
+    source = _source_field(group, action.dest)
+    annotation = getattr(source, "annotation", None)
+    if config_class is None and name in ("json.loads", "union_dict_and_str"):
+        # --speculative-config is read with json.loads to delay validation; the class still decides.
+        config_class = next((c for c in _classes_in(annotation) if dataclasses.is_dataclass(c)), None)
+    if config_class is not None:
+        entry["config"] = config_class.__name__
+        if classes is not None:
+            config_fields(config_class, classes)
+    if source is not None:
+        bounds = _constraints(getattr(source, "metadata", ()))
+        if bounds and name in _NUMERIC_CONVERTERS:
+            entry["range"] = bounds
 
 
 def _registered(manager: Any, *attributes: str) -> list[str]:
@@ -304,12 +426,25 @@ def introspect(source: str) -> dict[str, Any]:
     parser = importlib.import_module(name).make_arg_parser(flexible())
     tools = importlib.import_module(_shipped(source, TOOL_PARSER_MODULES)).ToolParserManager
     reasoning = importlib.import_module(_shipped(source, REASONING_PARSER_MODULES)).ReasoningParserManager
+    classes: dict[str, dict[str, str | None]] = {}
+    flags = describe(parser, classes)
     return {
         "parser_module": name,
-        "flags": describe(parser),
+        "flags": flags,
+        "config_classes": classes,
+        "registries": _registries(),
         "tool_call_parsers": _registered(tools, "tool_parsers", "lazy_parsers"),
         "reasoning_parsers": _registered(reasoning, "reasoning_parsers", "lazy_parsers"),
     }
+
+
+def _registries() -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for key, (module, attribute) in REGISTRIES.items():
+        values = getattr(importlib.import_module(module), attribute, None)
+        if values is not None:
+            found[key] = sorted(str(v) for v in values)
+    return found
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,9 +1,16 @@
 """Where a model's weights come from, how vLLM serves it, and which DLC image runs it."""
 
 import re
-from typing import Literal, Self
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import (
+    Field,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+    field_validator,
+    model_validator,
+)
 
 from sagemaker_openai import images
 from sagemaker_openai.config._base import ConfigWarning, Spec
@@ -11,6 +18,7 @@ from sagemaker_openai.config.operations import check_kms_key_arn
 from sagemaker_openai.config.secret_names import holds_no_secret, is_secret_name
 from sagemaker_openai.vllm_catalog import catalog_versions, load_catalog
 from sagemaker_openai.vllm_flags import UserFlag, VllmArgValue
+from sagemaker_openai.vllm_values import human_readable_int
 
 DEFAULT_HF_MODEL_ID = "Qwen/Qwen3-4B"
 
@@ -30,6 +38,34 @@ ENV_ENTRY_MAX = 1024
 ENV_TOTAL_MAX = 32 * 1024
 
 
+def _one_vllm_arg(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    """One error for a value that fits none of VllmArgValue's forms, not one per form of the union."""
+    try:
+        return handler(value)
+    except ValidationError:
+        shown = "null" if value is None else type(value).__name__
+        if isinstance(value, list):
+            odd = next((e for e in value if not isinstance(e, str | int | float | dict)), None)
+            shown = f"a list holding {'null' if odd is None else type(odd).__name__}"
+        raise ValueError(
+            f"a vLLM flag takes a string, a number, true/false, a mapping, or a list of strings, numbers or "
+            f"mappings, not {shown}; remove the key to leave the flag off"
+        ) from None
+
+
+MIN_MAX_MODEL_LEN = 256
+
+
+def max_model_len_tokens(value: int | str) -> int | None:
+    """What vLLM's human_readable_int_or_auto makes of ``value``; None for auto (-1). Raises ValueError."""
+    if isinstance(value, bool):
+        raise ValueError("a boolean")
+    text = str(value).strip()
+    if text == "-1" or text.lower() == "auto":
+        return None
+    return human_readable_int(text)
+
+
 class VllmSettings(Spec):
     """vLLM server flags, rendered as ``SM_VLLM_*`` variables that the DLC turns into ``--flags``.
 
@@ -40,7 +76,8 @@ class VllmSettings(Spec):
     """
 
     tensor_parallel_size: int = Field(1, ge=1, le=8)
-    max_model_len: int | None = Field(32768, ge=256)
+    # vLLM reads --max-model-len with human_readable_int_or_auto: 32768, "32k", "32K", or "auto" (-1).
+    max_model_len: int | str | None = 32768
     gpu_memory_utilization: float | None = Field(0.90, gt=0.0, le=0.99)
     max_num_seqs: int | None = Field(16, ge=1, le=4096)
     enable_auto_tool_choice: bool | None = True
@@ -48,7 +85,31 @@ class VllmSettings(Spec):
     reasoning_parser: str | None = "qwen3"
     enable_prefix_caching: bool | None = None
     dtype: str | None = None
-    extra_args: dict[str, VllmArgValue] = Field(default_factory=dict)
+    extra_args: dict[str, Annotated[VllmArgValue, WrapValidator(_one_vllm_arg)]] = Field(default_factory=dict)
+
+    @field_validator("max_model_len", mode="wrap")
+    @classmethod
+    def _check_max_model_len(cls, value: Any, handler: ValidatorFunctionWrapHandler) -> int | str | None:
+        """One line for any wrong value (not one per form of the int | str union)."""
+        if value is None:
+            return None
+        unreadable = ValueError(
+            "must be a number of tokens such as 32768, 32k (32000) or 32K (32768), or auto"
+        )
+        if not isinstance(value, int | str):
+            raise unreadable
+        try:
+            tokens = max_model_len_tokens(value)
+        except ValueError:
+            raise unreadable from None
+        if tokens is not None and tokens < MIN_MAX_MODEL_LEN:
+            raise ValueError(f"must be at least {MIN_MAX_MODEL_LEN} tokens, or auto")
+        result: int | str = handler(value)
+        return result
+
+    def max_model_len_tokens(self) -> int | None:
+        """max_model_len as a number of tokens; None for auto or unset (vLLM derives it from the model)."""
+        return None if self.max_model_len is None else max_model_len_tokens(self.max_model_len)
 
     @field_validator("extra_args")
     @classmethod

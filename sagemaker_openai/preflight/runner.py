@@ -22,6 +22,7 @@ from sagemaker_openai.preflight import (
     topic,
     weights,
 )
+from sagemaker_openai.preflight.model_config import check_model_config
 from sagemaker_openai.preflight.report import Context, Finding, Skipped, error_code, info, problem, skipped
 
 Check = Callable[[Context], list[Finding]]
@@ -33,6 +34,7 @@ CHECKS: tuple[tuple[str, Check], ...] = (
     ("image", account.check_image_region),
     ("quota", account.check_quota),
     ("weights", weights.check_weights),
+    ("model config", check_model_config),
     ("vpc", network.check_vpc),
     ("vpc routes", network.check_routes),
     ("kms.key_arn", keys.check_key_policy),

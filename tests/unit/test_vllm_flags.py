@@ -302,10 +302,10 @@ def test_a_catalog_of_another_format_or_release_is_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr("sagemaker_openai.vllm_catalog.CATALOG_DIR", tmp_path)
-    (tmp_path / "vllm-9.9.9.json").write_text(json.dumps({"format": 1, "vllm": "9.9.8"}))
+    (tmp_path / "vllm-9.9.9.json").write_text(json.dumps({"format": 2, "vllm": "9.9.8"}))
     load_catalog.cache_clear()
     try:
-        with pytest.raises(ValueError, match=r"vllm-9.9.9.json: not a format-1 catalog of vLLM 9.9.9"):
+        with pytest.raises(ValueError, match=r"vllm-9.9.9.json: not a format-2 catalog of vLLM 9.9.9"):
             load_catalog("9.9.9")
     finally:
         load_catalog.cache_clear()

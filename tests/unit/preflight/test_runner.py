@@ -36,13 +36,14 @@ def test_every_problem_is_reported_at_once_and_denied_checks_only_skip() -> None
         "  PROBLEM  CDK bootstrap",
         "  ok       image",
         "  skipped  quota",
+        "  ok       model config model",
         "  PROBLEM  log groups",
         "  info     cost",
         "2 problem(s)",
     ]
     assert lines[3] == "  skipped  quota: skipped: needs servicequotas:ListServiceQuotas"
     # The cost only informs: AWS failing to answer it is a note, not a reason to stop the deploy.
-    assert lines[5].startswith("  info     cost: could not check: ThrottlingException")
+    assert lines[6].startswith("  info     cost: could not check: ThrottlingException")
     assert lines[-1] == "2 problem(s): fix them, then run `make preflight` again"
 
 
