@@ -327,6 +327,19 @@ def boundary_statements(stack: Stack, weights_buckets: Sequence[str] = ()) -> li
             actions=["sagemaker:InvokeEndpoint"],
             resources=[arn("sagemaker", "endpoint", "*"), arn("sagemaker", "inference-component", "*")],
         ),
+        # SageMaker reads an update's rollback alarms with the execution role (AWS, "Auto-Rollback
+        # Configuration and Monitoring"); the action takes alarm ARNs.
+        iam.PolicyStatement(
+            sid="ReadRollbackAlarms",
+            actions=["cloudwatch:DescribeAlarms"],
+            resources=[arn("cloudwatch", "alarm", "*", sep=":")],
+        ),
+        # The expiry schedule sends a refused DeleteStack to its dead-letter queue.
+        iam.PolicyStatement(
+            sid="SendToExpiryDeadLetterQueues",
+            actions=["sqs:SendMessage"],
+            resources=[stack.format_arn(service="sqs", resource="*")],
+        ),
         iam.PolicyStatement(
             sid="DeleteKitStacks",
             actions=["cloudformation:DeleteStack"],
@@ -412,6 +425,8 @@ def _boundary_wildcards(scope: Construct, weights_buckets: Sequence[str]) -> lis
         ("sagemaker", "endpoint/*"),
         ("sagemaker", "inference-component/*"),
         ("cloudformation", "stack/*"),
+        ("cloudwatch", "alarm:*"),
+        ("sqs", "*"),
     ):
         found.append((f"IAM5[Resource::{p_a.format(service=service, resource=resource)}]", ceiling))
     stack = Stack.of(scope)

@@ -78,6 +78,10 @@ def _values(s: Synthesized) -> dict[str, str]:
             values[logical_id] = f"{IAM}:policy{path}{generated}"
         elif resource["Type"] == "AWS::KMS::Key":
             values[f"{logical_id}.Arn"] = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/{logical_id}"
+        elif resource["Type"] == "AWS::CloudWatch::Alarm":
+            values[f"{logical_id}.Arn"] = f"arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:{generated}"
+        elif resource["Type"] == "AWS::SQS::Queue":
+            values[f"{logical_id}.Arn"] = f"arn:aws:sqs:us-east-1:{ACCOUNT}:{generated}"
     return values
 
 
