@@ -215,15 +215,37 @@ def test_the_teardown_is_its_own_job_that_always_deletes_by_name() -> None:
     assert chained["role-chaining"] is True
 
 
+def test_the_bench_runs_only_when_asked_as_the_invoker_and_reports_in_the_job_summary() -> None:
+    inputs = _triggers(_workflow("endpoint.yml"))["workflow_call"]["inputs"]
+    assert inputs["bench-args"] == {
+        "description": inputs["bench-args"]["description"],
+        "type": "string",
+        "default": "",
+    }
+    names = list(_steps("endpoint.yml", "deploy"))
+    assert names.index(
+        "Assume the stack's invoker role (may call the endpoint and nothing else)"
+    ) < names.index("Bench (when bench-args is given)")
+    bench = _steps("endpoint.yml", "deploy")["Bench (when bench-args is given)"]
+    assert bench["if"] == "inputs.bench-args != ''"
+    # The caller's words reach the command as an environment variable, never spliced into the script.
+    assert bench["env"] == {"BENCH_ARGS": "${{ inputs.bench-args }}"}
+    assert "${{" not in bench["run"]
+    assert '--markdown "$REPORT_DIR/bench.md"' in bench["run"]
+    assert 'cat "$REPORT_DIR/bench.md" >> "$GITHUB_STEP_SUMMARY"' in bench["run"]
+
+
 def test_time_outs_leave_room_and_the_test_step_stays_inside_the_credentials_hour(tmp_path: Path) -> None:
     jobs = _jobs()
     deploy = _steps("endpoint.yml", "deploy")
     bounded = deploy["Deploy with an expiry, every role under the CI access stack's boundary"][
         "timeout-minutes"
     ]
-    assert (
-        bounded + deploy["Smoke test every URL"]["timeout-minutes"] + 15 <= jobs["deploy"]["timeout-minutes"]
-    )
+    bench = deploy["Bench (when bench-args is given)"]["timeout-minutes"]
+    smoke = deploy["Smoke test every URL"]["timeout-minutes"]
+    assert bounded + smoke + bench + 15 <= jobs["deploy"]["timeout-minutes"]
+    # The smoke test and the bench both run on the invoker role's one-hour credentials.
+    assert smoke + bench <= 60
     test = _steps("endpoint.yml", "test")
     waits = test["Wait for the encrypted credentials and download the outputs"]["timeout-minutes"]
     assert waits + 50 + 10 <= jobs["test"]["timeout-minutes"]
