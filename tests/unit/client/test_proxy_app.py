@@ -300,6 +300,42 @@ def test_an_unreachable_model_is_a_502(auth: BearerTokenAuth) -> None:
     }
 
 
+def test_a_cookie_sagemaker_sets_for_one_caller_is_not_sent_for_the_next(auth: BearerTokenAuth) -> None:
+    cookies_sent: list[str | None] = []
+
+    async def sagemaker(request: httpx.Request) -> httpx.Response:
+        cookies_sent.append(request.headers.get("cookie"))
+        return httpx.Response(200, json={"ok": True}, headers={"Set-Cookie": "AWSALB=caller-a; Path=/"})
+
+    with _proxy(_mocked(auth, sagemaker)) as server:
+        for _ in range(2):
+            chat = {"model": "qwen", "messages": []}
+            response = httpx.post(f"{server.base_url}/chat/completions", json=chat)
+            assert response.status_code == 200
+    assert cookies_sent == [None, None]
+
+
+def test_a_model_that_drops_the_connection_is_a_502_not_a_timeout(auth: BearerTokenAuth) -> None:
+    # A real socket that reads the request and closes: aiohttp's "server disconnected".
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        port = listener.getsockname()[1]
+
+        def drop_each() -> None:
+            for _ in range(2):  # the token's renewal on a refusal does not apply: one try each
+                connection, _ = listener.accept()
+                with connection:
+                    connection.recv(65536)
+
+        dropper = threading.Thread(target=drop_each, daemon=True)
+        dropper.start()
+        settings = ProxySettings(routes=_routes(f"http://127.0.0.1:{port}"), auth=auth)
+        chat = {"model": "qwen", "messages": []}
+        with _proxy(settings) as server:
+            response = httpx.post(f"{server.base_url}/chat/completions", json=chat)
+    assert response.status_code == 502
+    assert response.json()["error"]["message"].startswith("Cannot reach model qwen (RemoteProtocolError: ")
+
+
 def test_an_api_key_guards_everything_but_healthz(auth: BearerTokenAuth, runtime: LocalRuntimeServer) -> None:
     settings = ProxySettings(
         routes=_routes(runtime.origin), auth=auth, api_key="s3cret", api_key_source="the key in $PROXY_KEY"
