@@ -14,6 +14,7 @@ loopback URL: a bearer token in clear is not handed to a proxy.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ssl
 import urllib.request
@@ -88,26 +89,27 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         timeouts: dict[str, float | None] = request.extensions.get("timeout", {})
+        read_timeout = timeouts.get("read")
         body = await request.aread()
         with _httpx_errors():
-            answer = await self._client().request(
-                request.method,
-                URL(str(request.url), encoded=True),
-                headers=request.headers.multi_items(),
-                data=body or None,
-                allow_redirects=False,
-                proxy=self._proxy,
-                timeout=aiohttp.ClientTimeout(
-                    total=None,
-                    connect=timeouts.get("pool"),
-                    sock_connect=timeouts.get("connect"),
-                    sock_read=timeouts.get("read"),
-                ),
-            )
+            # aiohttp's own read timeout (sock_read) moves a timer at every read: the head is bounded here,
+            # the gaps between body chunks by _Body, each with one timer.
+            async with asyncio.timeout(read_timeout):
+                answer = await self._client().request(
+                    request.method,
+                    URL(str(request.url), encoded=True),
+                    headers=request.headers.multi_items(),
+                    data=body or None,
+                    allow_redirects=False,
+                    proxy=self._proxy,
+                    timeout=aiohttp.ClientTimeout(
+                        total=None, connect=timeouts.get("pool"), sock_connect=timeouts.get("connect")
+                    ),
+                )
         return httpx.Response(
             answer.status,
             headers=list(answer.raw_headers),
-            stream=_Body(answer),
+            stream=_Body(answer, read_timeout),
             extensions={"http_version": b"HTTP/1.1", "reason_phrase": (answer.reason or "").encode()},
         )
 
@@ -118,17 +120,56 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
 
 
 class _Body(httpx.AsyncByteStream):
-    """An answer's body as it arrives; its connection goes back to the pool only when it was read whole."""
+    """An answer's body as it arrives, each wait for a chunk bounded by `read_timeout` (ReadTimeout); its
+    connection goes back to the pool only when it was read whole.
 
-    def __init__(self, answer: aiohttp.ClientResponse) -> None:
+    One timer per answer, moved lazily: a wait only notes when it began, and the timer, when it fires early,
+    is set again for the current wait's deadline."""
+
+    def __init__(self, answer: aiohttp.ClientResponse, read_timeout: float | None) -> None:
         self._answer = answer
+        self._read_timeout = read_timeout
+        self._waiting_since: float | None = None
+        self._timed_out = False
+        self._timer: asyncio.TimerHandle | None = None
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        with _httpx_errors():
-            async for chunk in self._answer.content.iter_any():
-                yield chunk
+        content = self._answer.content
+        loop = asyncio.get_running_loop()
+        if self._read_timeout is not None:
+            self._timer = loop.call_at(loop.time() + self._read_timeout, self._check_wait, loop)
+        try:
+            with _httpx_errors():
+                while True:
+                    self._waiting_since = loop.time()
+                    chunk = await content.readany()
+                    self._waiting_since = None
+                    if not chunk:
+                        break
+                    yield chunk
+            if self._timed_out:  # closed by the timer, as the answer ended
+                raise httpx.ReadTimeout("No data from the server before the read timeout.")
+        except httpx.HTTPError:
+            if self._timed_out:
+                raise httpx.ReadTimeout("No data from the server before the read timeout.") from None
+            raise
+        finally:
+            if self._timer is not None:
+                self._timer.cancel()
+
+    def _check_wait(self, loop: asyncio.AbstractEventLoop) -> None:
+        assert self._read_timeout is not None
+        since = self._waiting_since
+        due = (loop.time() if since is None else since) + self._read_timeout
+        if since is not None and loop.time() >= due:
+            self._timed_out = True
+            self._answer.close()  # the waiting read ends with an error, raised as ReadTimeout above
+            return
+        self._timer = loop.call_at(due, self._check_wait, loop)
 
     async def aclose(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
         if self._answer.content.at_eof():
             self._answer.release()  # back to the pool
         else:
