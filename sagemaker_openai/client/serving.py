@@ -1,18 +1,29 @@
-"""Serving an ASGI app with uvicorn and httptools: the plumbing the proxy and local-runtime share.
+"""Serving an ASGI app with uvicorn's public settings: the plumbing the proxy and local-runtime share.
 
 The socket is bound up front (so port 0 is known before serving). `serve()` blocks until SIGINT or SIGTERM,
 which stop accepting connections at once, let open answers finish for SHUTDOWN_GRACE seconds, then cancel
 what is left (a second SIGINT stops at once); `running()` serves on a thread for the duration of a block.
 
-Each connection runs uvicorn's httptools protocol, subclassed to apply `ConnectionRules` before a request
-reaches the app: a request httptools cannot parse, or whose head exceeds MAX_HEAD_BYTES, is answered in the
-server's own (OpenAI-style) error format rather than uvicorn's plain text; with a read timeout, every
-request (the wait for it on a kept-alive connection included) must arrive whole in time, or the connection
-is answered 408 when it still can be and closed, however slowly its bytes trickle in; with a connection
-limit, connections over it are answered 503 with Retry-After: 1.
+What each connection is held to (`ConnectionRules`):
+- A connection limit (uvicorn's `limit_concurrency`): a request on a connection past it is answered 503 by
+  uvicorn at once and the connection closed.
+- A read deadline for the body (`RequestDeadline`, in front of the app): a request whose body has not
+  arrived whole `read_timeout` seconds after its head is answered 408 (in the server's own error format)
+  and its connection closed; an answer given before the body is in (a refusal) closes the connection too.
+- Idle kept-alive connections are closed after `keep_alive` seconds (uvicorn's `timeout_keep_alive`).
+- A request the HTTP parser cannot read gets uvicorn's own plain-text 400 and a close.
 
-The server libraries (uvicorn, httptools, Starlette) are imported from here and the servers' app modules
-only, when a server starts.
+Not covered: uvicorn has no public setting that bounds the wait for a request's head, so a connection that
+sends nothing, or its request line and headers a byte at a time, is held until the client leaves (it counts
+towards the connection limit). Bound beyond loopback, put a reverse proxy with a header timeout in front
+(docs/proxy.md).
+
+When file descriptors run out, the event loop's "socket.accept() out of system resource" is logged once, as
+a warning, rather than with a traceback at every retry. uvicorn's per-request warnings (a malformed
+request, the limit reached) show with --debug only.
+
+The server libraries (uvicorn, Starlette) are imported from here and the servers' app modules only, when a
+server starts.
 """
 
 from __future__ import annotations
@@ -20,33 +31,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import signal
 import socket
 import threading
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
-from dataclasses import dataclass
-from http import HTTPStatus
+from dataclasses import dataclass, field
 from typing import Any
 
-import httptools
 import uvicorn
-from starlette.types import ASGIApp
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
-from uvicorn.server import ServerState
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger(__name__)
 
 SHUTDOWN_GRACE = 5
-# A request line and headers together; an OpenAI request's head (with a bearer token) is a few KiB.
-MAX_HEAD_BYTES = 64 * 1024
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
-# httptools' words for a Content-Length that is not a number of bytes.
-_BAD_CONTENT_LENGTH = (
-    "Invalid character in Content-Length",
-    "Empty Content-Length",
-    "Content-Length overflow",
-)
+_OUT_OF_RESOURCES = "socket.accept() out of system resource"
 
 Header = tuple[bytes, bytes]
 # (status, message) -> the headers and JSON body of an error answer in the server's own format.
@@ -55,20 +56,19 @@ ErrorAnswer = Callable[[int, str], tuple[Sequence[Header], bytes]]
 
 @dataclass(frozen=True)
 class ConnectionRules:
-    """What every connection is held to before its requests reach the app, and how refusals are worded.
+    """What every request is held to before it reaches the app, and how a late one is answered.
 
-    `read_timeout` None sets no request deadline (uvicorn's keep-alive timeout still closes idle
-    connections); `max_connections` None sets no limit.
-    """
+    `max_connections` connections are served at once; a request on one more is answered 503."""
 
     server_name: str
     error_answer: ErrorAnswer
-    read_timeout: float | None = None
-    max_connections: int | None = None
+    read_timeout: float
+    max_connections: int
+    keep_alive: float = 5.0
 
 
 class AppServer:
-    """`app` served by uvicorn on HOST:PORT (port 0 picks a free one), each connection held to `rules`.
+    """`app` served by uvicorn on HOST:PORT (port 0 picks a free one), each request held to `rules`.
 
     The socket is bound here: OSError when the address is taken."""
 
@@ -80,7 +80,6 @@ class AppServer:
         port: int,
         rules: ConnectionRules,
         backlog: int = 1024,
-        keep_alive: int = 5,
         headers: Sequence[tuple[str, str]] = (),
     ) -> None:
         self._socket = _bound(host, port, backlog)
@@ -89,28 +88,32 @@ class AppServer:
         self.origin = (
             f"http://[{bound_host}]:{self.port}" if ":" in bound_host else f"http://{bound_host}:{self.port}"
         )
-        self._config = _Config(
-            app,
-            rules=rules,
-            http=RuledHttpToolsProtocol,
+        self._deadline = RequestDeadline(app, rules)
+        config = uvicorn.Config(
+            self._deadline,
+            http="httptools",
             lifespan="on",
-            # The CLI's logging stays as it is: uvicorn's lines show with --debug only.
+            # The CLI's logging stays as it is: uvicorn's warnings (one per malformed request, one per
+            # request over the limit) show with --debug only; its errors (an app that fails) always.
             log_config=None,
+            log_level=logging.DEBUG if logging.getLogger().isEnabledFor(logging.DEBUG) else logging.ERROR,
             access_log=False,
             proxy_headers=False,
             server_header=False,
             headers=list(headers),
             ws="none",
             backlog=backlog,
-            timeout_keep_alive=keep_alive,
+            # uvicorn answers 503 once the connections (this one included) reach the limit.
+            limit_concurrency=rules.max_connections + 1,
+            timeout_keep_alive=max(1, math.ceil(rules.keep_alive)),
             timeout_graceful_shutdown=SHUTDOWN_GRACE,
         )
-        self._server = _Server(self._config)
+        self._server = _Server(config)
 
     @property
     def connections_accepted(self) -> int:
-        """Connections accepted so far (those answered 503 for the connection limit not counted)."""
-        return self._config.connections_accepted
+        """Connections that have sent a request so far (those answered 503 for the limit included)."""
+        return len(self._deadline.clients)
 
     def serve(self) -> None:
         """Serve until a stop signal (or `stop()`), then close the socket."""
@@ -156,13 +159,91 @@ def _bound(host: str, port: int, backlog: int) -> socket.socket:
     return listener
 
 
-class _Config(uvicorn.Config):
-    """uvicorn's settings, plus the rules the connection protocol applies and what it counts."""
+class RequestDeadline:
+    """ASGI middleware: a request's body must arrive whole within `rules.read_timeout` of its head.
 
-    def __init__(self, app: ASGIApp, *, rules: ConnectionRules, **options: Any) -> None:
-        super().__init__(app, **options)
-        self.rules = rules
-        self.connections_accepted = 0
+    Past the deadline the request is answered 408 (unless its answer has started) and its connection
+    closed; the app then reads a disconnect, and what it sends is dropped. An answer that starts before the
+    body is in closes the connection after it, so that no body left unread holds the connection open."""
+
+    def __init__(self, app: ASGIApp, rules: ConnectionRules) -> None:
+        self._app = app
+        self._rules = rules
+        # The client address (host, port) of every connection that sent a request: one per connection.
+        self.clients: set[tuple[str, int]] = set()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+        client = scope.get("client")
+        if client is not None:
+            self.clients.add((client[0], client[1]))
+        exchange = _Exchange(scope, receive, send, self._rules)
+        await self._app(scope, exchange.receive, exchange.send)
+
+
+@dataclass
+class _Exchange:
+    scope: Scope
+    _receive: Receive
+    _send: Send
+    rules: ConnectionRules
+    body_in: bool = False
+    answer_started: bool = False
+    timed_out: bool = False
+    deadline: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.deadline = asyncio.get_running_loop().time() + self.rules.read_timeout
+        headers = dict(self.scope["headers"])
+        # No body announced: nothing to wait for.
+        self.body_in = b"transfer-encoding" not in headers and headers.get(b"content-length", b"0") == b"0"
+
+    async def receive(self) -> Message:
+        if self.timed_out:
+            return {"type": "http.disconnect"}
+        if self.body_in:
+            return await self._receive()
+        try:
+            async with asyncio.timeout_at(self.deadline):
+                message = await self._receive()
+        except TimeoutError:
+            await self._time_out()
+            return {"type": "http.disconnect"}
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            self.body_in = True
+        return message
+
+    async def send(self, message: Message) -> None:
+        if self.timed_out:
+            return
+        if message["type"] == "http.response.start":
+            self.answer_started = True
+            if not self.body_in:
+                message = {**message, "headers": _closing(message.get("headers", []))}
+        await self._send(message)
+
+    async def _time_out(self) -> None:
+        self.timed_out = True
+        if self.answer_started:
+            return
+        log.debug("%s: a request body did not arrive within the read timeout", self.rules.server_name)
+        headers, body = self.rules.error_answer(408, "The request did not arrive within the read timeout.")
+        fields = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            *headers,
+            (b"connection", b"close"),
+        ]
+        await self._send({"type": "http.response.start", "status": 408, "headers": fields})
+        await self._send({"type": "http.response.body", "body": body})
+
+
+def _closing(headers: Sequence[Header]) -> list[Header]:
+    if any(name.lower() == b"connection" for name, _ in headers):
+        return [(name, b"close" if name.lower() == b"connection" else value) for name, value in headers]
+    return [*headers, (b"connection", b"close")]
 
 
 class _Server(uvicorn.Server):
@@ -170,6 +251,7 @@ class _Server(uvicorn.Server):
 
     _loop: asyncio.AbstractEventLoop | None = None
     _wake: asyncio.Event | None = None
+    _resources_reported = False
 
     def request_stop(self) -> None:
         """What a stop signal does, from any thread, waking the main loop instead of waiting for its tick."""
@@ -178,6 +260,24 @@ class _Server(uvicorn.Server):
         if loop is not None and wake is not None:
             with contextlib.suppress(RuntimeError):  # the loop has already ended
                 loop.call_soon_threadsafe(wake.set)
+
+    async def serve(self, sockets: list[socket.socket] | None = None) -> None:
+        asyncio.get_running_loop().set_exception_handler(self._loop_exception)
+        await super().serve(sockets)
+
+    def _loop_exception(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        # Out of file descriptors, the loop stops accepting for a second and says so at each retry, with a
+        # traceback: said once here, and the connections wait in the backlog meanwhile.
+        if context.get("message") == _OUT_OF_RESOURCES:
+            if not self._resources_reported:
+                self._resources_reported = True
+                log.warning(
+                    "out of file descriptors (%s): new connections wait until some close; raise the limit "
+                    "(ulimit -n) or lower --max-connections",
+                    context.get("exception"),
+                )
+            return
+        loop.default_exception_handler(context)
 
     async def main_loop(self) -> None:
         # uvicorn's loop (a tick every 0.1 s), woken early by request_stop.
@@ -225,159 +325,3 @@ class _Server(uvicorn.Server):
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
-
-
-class RuledHttpToolsProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol, holding each connection to the server's `ConnectionRules`.
-
-    The request being received is tracked from its first byte (`on_message_begin`) to its last
-    (`on_message_complete`), so that the deadline covers it whole and a refusal knows whether an answer may
-    still be written: not when one was started for it, nor while an earlier (pipelined) answer is under way.
-    """
-
-    def __init__(
-        self,
-        config: uvicorn.Config,
-        server_state: ServerState,
-        app_state: dict[str, Any],
-        _loop: asyncio.AbstractEventLoop | None = None,
-    ) -> None:
-        super().__init__(config, server_state, app_state, _loop)
-        if not isinstance(config, _Config):
-            raise TypeError("RuledHttpToolsProtocol is served through AppServer")
-        self._counts = config
-        self._rules = config.rules
-        self._deadline: asyncio.TimerHandle | None = None
-        self._receiving = False
-        self._receiving_cycle: RequestResponseCycle | None = None
-        # Bytes of the head (request line and headers) being received; None once it is whole.
-        self._head_bytes: int | None = None
-
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        limit = self._rules.max_connections
-        if limit is not None and len(self.connections) >= limit:
-            self.transport = transport
-            retry = [(b"retry-after", b"1")]
-            busy = f"{self._rules.server_name} is serving its maximum number of connections; retry."
-            transport.write(self._error_response(503, busy, retry))
-            transport.close()
-            return
-        super().connection_made(transport)
-        self._counts.connections_accepted += 1
-        self._arm_deadline()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._cancel_deadline()
-        super().connection_lost(exc)
-
-    def data_received(self, data: bytes) -> None:
-        # uvicorn's own data_received, with parse errors answered in the server's format (and logged at
-        # debug rather than as warnings on the CLI's stderr).
-        self._unset_keepalive_if_required()
-        head_was_open = self._head_bytes is not None
-        try:
-            self.parser.feed_data(data)
-        except httptools.HttpParserUpgrade:
-            # No protocol upgrade is served (ws="none"): the request is answered as plain HTTP.
-            log.debug("%s ignored a protocol upgrade", self._rules.server_name)
-        except httptools.HttpParserError as exc:
-            log.debug("%s refused a malformed request: %s", self._rules.server_name, exc)
-            self._refuse(400, _malformed(str(exc)))
-            return
-        # Counted only while the whole chunk was head: a head cannot grow by more than one chunk unseen.
-        if head_was_open and self._head_bytes is not None:
-            self._head_bytes += len(data)
-            if self._head_bytes > MAX_HEAD_BYTES:
-                self._refuse(431, f"The request line and headers exceed {MAX_HEAD_BYTES} bytes.")
-
-    def send_400_response(self, msg: str) -> None:
-        self._refuse(400, _malformed(msg))
-
-    def on_message_begin(self) -> None:
-        super().on_message_begin()
-        self._receiving = True
-        self._receiving_cycle = None
-        self._head_bytes = 0
-        # Already armed when the request follows an idle wait: that wait counts towards its deadline.
-        if self._deadline is None:
-            self._arm_deadline()
-
-    def on_headers_complete(self) -> None:
-        super().on_headers_complete()
-        self._head_bytes = None
-        self._receiving_cycle = self.cycle
-
-    def on_message_complete(self) -> None:
-        super().on_message_complete()
-        self._receiving = False
-        self._cancel_deadline()
-        if self.cycle.response_complete and not self.pipeline:
-            # Answered before its body was in (a refusal): the connection now waits for the next request.
-            self._arm_deadline()
-
-    def on_response_complete(self) -> None:
-        next_is_in = bool(self.pipeline) and not self._receiving
-        super().on_response_complete()
-        if not next_is_in and self._deadline is None:
-            self._arm_deadline()
-
-    def _arm_deadline(self) -> None:
-        self._cancel_deadline()
-        timeout = self._rules.read_timeout
-        if timeout is not None and not self.transport.is_closing():
-            self._deadline = self.loop.call_later(timeout, self._deadline_passed)
-
-    def _cancel_deadline(self) -> None:
-        if self._deadline is not None:
-            self._deadline.cancel()
-            self._deadline = None
-
-    def _deadline_passed(self) -> None:
-        self._deadline = None
-        if self.transport.is_closing():
-            return
-        if self._receiving:
-            self._refuse(408, "The request did not arrive within the read timeout.")
-        else:
-            self.transport.close()  # an idle kept-alive connection: there is nothing to answer
-
-    def _refuse(self, status: int, message: str) -> None:
-        """Answer the request being received with an error, if it may still be answered, and close."""
-        if self.transport.is_closing():
-            return
-        if self._may_answer():
-            cycle = self._receiving_cycle
-            if cycle is not None:
-                # The app may be waiting for the body: it now sees a disconnect, and its answers go nowhere.
-                cycle.disconnected = True
-                cycle.message_event.set()
-            self.transport.write(self._error_response(status, message))
-        self.transport.close()
-
-    def _may_answer(self) -> bool:
-        if self.pipeline:
-            return False
-        if self._receiving_cycle is None:
-            # Its head is incomplete, so self.cycle (if any) is the previous request's.
-            return self.cycle is None or self.cycle.response_complete
-        return not self._receiving_cycle.response_started
-
-    def _error_response(self, status: int, message: str, extra: Sequence[Header] = ()) -> bytes:
-        headers, body = self._rules.error_answer(status, message)
-        lines = [f"HTTP/1.1 {status} {HTTPStatus(status).phrase}".encode()]
-        fields = [
-            *self.server_state.default_headers,
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(body)).encode()),
-            *extra,
-            *headers,
-            (b"connection", b"close"),
-        ]
-        lines += [name + b": " + value for name, value in fields]
-        return b"\r\n".join(lines) + b"\r\n\r\n" + body
-
-
-def _malformed(detail: str) -> str:
-    if detail.startswith(_BAD_CONTENT_LENGTH):
-        return "The Content-Length header is not a number of bytes."
-    return f"Malformed HTTP request: {detail.rstrip('.')}."

@@ -18,6 +18,7 @@ from sagemaker_openai.client.local_runtime.settings import (
 )
 from sagemaker_openai.client.local_runtime.token_verifier import TokenVerifier
 from sagemaker_openai.client.region import resolve_region
+from sagemaker_openai.client.serving_limits import check_limits
 
 if TYPE_CHECKING:
     from sagemaker_openai.client.local_runtime.upstream import Upstream
@@ -68,15 +69,16 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         type=float,
         default=DEFAULT_READ_TIMEOUT,
         metavar="SECONDS",
-        help=f"close a connection whose request has not fully arrived after this long "
-        f"(default {DEFAULT_READ_TIMEOUT:g})",
+        help=f"answer 408 and close when a request's body has not fully arrived this long after its head, "
+        f"and close kept-alive connections idle this long (default {DEFAULT_READ_TIMEOUT:g})",
     )
     parser.add_argument(
         "--max-connections",
         type=int,
         default=DEFAULT_MAX_CONNECTIONS,
         metavar="N",
-        help=f"connections served at once; more are answered 503 (default {DEFAULT_MAX_CONNECTIONS})",
+        help=f"connections served at once; a request on one more is answered 503 "
+        f"(default {DEFAULT_MAX_CONNECTIONS})",
     )
     parser.add_argument(
         "--served-model-name",
@@ -119,10 +121,10 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
     layout = _layout(args)
-    if args.read_timeout <= 0:
-        raise UsageError("--read-timeout must be a positive number of seconds")
-    if args.max_connections < 1:
-        raise UsageError("--max-connections must be at least 1")
+    try:
+        check_limits(args.read_timeout, args.max_connections)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     if not 0 <= args.token_delay <= 60:
         raise UsageError("--token-delay must be between 0 and 60 seconds")
     if args.first_token_delay is not None and not 0 <= args.first_token_delay <= 60:

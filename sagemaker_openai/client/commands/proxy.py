@@ -17,6 +17,7 @@ from sagemaker_openai.client.commands._targets import (
 from sagemaker_openai.client.destinations import is_loopback
 from sagemaker_openai.client.errors import SageMakerOpenAIError, server_libraries_missing
 from sagemaker_openai.client.proxy.routes import ModelRoutes
+from sagemaker_openai.client.serving_limits import DEFAULT_MAX_CONNECTIONS, DEFAULT_READ_TIMEOUT, check_limits
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -58,6 +59,22 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         metavar="SECONDS",
         help="per-read timeout towards SageMaker (default 70)",
     )
+    parser.add_argument(
+        "--read-timeout",
+        type=float,
+        default=DEFAULT_READ_TIMEOUT,
+        metavar="SECONDS",
+        help=f"answer 408 and close when a request's body has not fully arrived this long after its head "
+        f"(default {DEFAULT_READ_TIMEOUT:g})",
+    )
+    parser.add_argument(
+        "--max-connections",
+        type=int,
+        default=DEFAULT_MAX_CONNECTIONS,
+        metavar="N",
+        help=f"connections served at once; a request on one more is answered 503 "
+        f"(default {DEFAULT_MAX_CONNECTIONS})",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -66,6 +83,10 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         raise UsageError(f"--port {args.port} is not a TCP port; use 0 to 65535 (0 picks a free one)")
     if args.wait_for_capacity < 0 or args.timeout <= 0:
         raise UsageError("--wait-for-capacity must be 0 or more and --timeout more than 0 seconds")
+    try:
+        check_limits(args.read_timeout, args.max_connections)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     api_key = _api_key(args.api_key_env)
     if api_key is None and not is_loopback(args.host):
         raise UsageError(
@@ -93,7 +114,13 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         notify=ctx.note,
     )
     try:
-        server = ProxyServer(build_app(settings), host=args.host, port=args.port)
+        server = ProxyServer(
+            build_app(settings),
+            host=args.host,
+            port=args.port,
+            read_timeout=args.read_timeout,
+            max_connections=args.max_connections,
+        )
     except OSError as exc:
         raise SageMakerOpenAIError(
             f"cannot listen on {args.host}:{args.port} ({exc.strerror}); "

@@ -4,7 +4,8 @@ Each request has its Host header checked, then (for POST) its token and route, a
 read; refusals, completions and streams take the shapes the runtime gives them (`x-amzn-RequestId`,
 `x-amzn-ErrorType`, OpenAI-style error bodies). Streams are chunked SSE, one write per chunk, and stop
 when the client leaves. The connection rules (read deadline, connection limit, unparseable requests) are
-applied before the app, by `sagemaker_openai.client.serving`.
+applied around the app, by `sagemaker_openai.client.serving`: an answer given before the body is in (a
+refusal) closes the connection there.
 """
 
 from __future__ import annotations
@@ -42,18 +43,15 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# A refused request's body up to this size is skipped by the HTTP parser, so the connection stays usable;
-# a larger (or undeclared) one closes it.
-_SKIP_LIMIT = 64 * 1024
 _CONTENT_LENGTH = re.compile(r"[0-9]{1,10}")
 _ERROR_TYPES = {400: "ValidationError", 401: "UnauthorizedError", 403: "AccessDeniedException"}
-# The error types of the answers the connection protocol gives itself.
-_PROTOCOL_ERROR_TYPES = {408: "RequestTimeout", 503: "ServiceUnavailable"}
+# The error types of the answers the serving layer gives itself (the read deadline's 408).
+_SERVING_ERROR_TYPES = {408: "RequestTimeout"}
 
 
 def error_answer(status: int, message: str) -> tuple[list[tuple[bytes, bytes]], bytes]:
-    """Headers and body of an error local-runtime's connection protocol writes itself (see serving)."""
-    error_type = _PROTOCOL_ERROR_TYPES.get(status, "BadRequestError" if status < 500 else "ServerError")
+    """Headers and body of an error the serving layer writes itself for local-runtime (see serving)."""
+    error_type = _SERVING_ERROR_TYPES.get(status, "BadRequestError" if status < 500 else "ServerError")
     headers = [(b"x-amzn-requestid", str(uuid.uuid4()).encode()), (b"x-amzn-errortype", error_type.encode())]
     return headers, _error_body(status, error_type, message)
 
@@ -114,7 +112,7 @@ class LocalRuntimeApp:
         # No longer than declared: the HTTP parser reads exactly Content-Length bytes.
         body = await exchange.read_body()
         if body is None:
-            # The client left, or the read timeout passed (the connection protocol answered 408).
+            # The client left, or the read timeout passed (the serving layer answered 408).
             return
         if self._settings.upstream is not None:
             await self._relay(exchange, self._settings.upstream, body)
@@ -151,10 +149,7 @@ class LocalRuntimeApp:
             return None
 
     async def _refuse(self, exchange: _Exchange, status: int, error_type: str, message: str) -> None:
-        """Answer without reading the body: the parser skips a small declared one, anything else closes."""
-        declared = (exchange.header("content-length") or "").strip()
-        if not _CONTENT_LENGTH.fullmatch(declared) or int(declared) > _SKIP_LIMIT:
-            exchange.close = True
+        """Answer without reading the body (the serving layer then closes a connection with one unread)."""
         await exchange.send_error(status, error_type, message)
 
     async def _content_length(self, exchange: _Exchange) -> int | None:

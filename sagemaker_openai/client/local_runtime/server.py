@@ -5,16 +5,15 @@ deterministic completion or relayed to an upstream OpenAI-compatible server (loc
 served like the proxy, by uvicorn on one event loop (sagemaker_openai.client.serving): connections are
 kept alive, at most `max_connections` at once (more get 503), and a paced or relayed stream holds no thread.
 
-Bad input cannot stall or crash it: every request must arrive whole within `read_timeout` seconds (idle
-keep-alive connections included, however slowly its bytes trickle in), the Host header must name the
-address it listens on (DNS rebinding), the token and route are checked before the body is read, and every
-malformed request, one the HTTP parser cannot read included, gets a 400 in the OpenAI error format rather
-than a dropped connection.
+Bad input cannot crash it: a request's body must arrive whole within `read_timeout` seconds of its head
+(408 otherwise), idle keep-alive connections are closed after as long, the Host header must name the
+address it listens on (DNS rebinding), the token and route are checked before the body is read, and a
+request the HTTP parser cannot read gets uvicorn's plain 400. A connection that never completes its head
+is held until the client leaves (serving.py says why); it listens on loopback only.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -38,6 +37,7 @@ class LocalRuntimeServer:
             error_answer=error_answer,
             read_timeout=settings.read_timeout,
             max_connections=settings.max_connections,
+            keep_alive=settings.read_timeout,
         )
         self._server = AppServer(
             LocalRuntimeApp(settings),
@@ -45,8 +45,6 @@ class LocalRuntimeServer:
             port=port,
             rules=rules,
             backlog=BACKLOG,
-            # The request deadline closes idle connections; uvicorn's own keep-alive timer never first.
-            keep_alive=math.ceil(settings.read_timeout),
             headers=[SERVER_HEADER],
         )
         self.port: int = self._server.port
@@ -57,7 +55,7 @@ class LocalRuntimeServer:
 
     @property
     def connections_accepted(self) -> int:
-        """Connections accepted so far (not counting those answered 503 for the connection limit)."""
+        """Connections that have sent a request so far (those answered 503 for the limit included)."""
         return self._server.connections_accepted
 
     def base_urls(self) -> list[str]:

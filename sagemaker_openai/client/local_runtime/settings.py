@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from sagemaker_openai.client.local_runtime.completions import StreamPacer
 from sagemaker_openai.client.local_runtime.routes import EndpointLayout
 from sagemaker_openai.client.local_runtime.token_verifier import TokenVerifier
+from sagemaker_openai.client.serving_limits import DEFAULT_MAX_CONNECTIONS, DEFAULT_READ_TIMEOUT, check_limits
 
 if TYPE_CHECKING:
     from sagemaker_openai.client.local_runtime.upstream import Upstream
@@ -16,8 +17,14 @@ LOOPBACK = "127.0.0.1"
 # SageMaker's InvokeEndpoint payload limit.
 MAX_BODY_BYTES = 6 * 1024 * 1024
 DEFAULT_MODEL_NAME = "local-runtime"
-DEFAULT_READ_TIMEOUT = 30.0
-DEFAULT_MAX_CONNECTIONS = 256
+__all__ = [
+    "DEFAULT_MAX_CONNECTIONS",
+    "DEFAULT_MODEL_NAME",
+    "DEFAULT_READ_TIMEOUT",
+    "LOOPBACK",
+    "MAX_BODY_BYTES",
+    "RuntimeSettings",
+]
 
 
 @dataclass(frozen=True)
@@ -49,8 +56,7 @@ class RuntimeSettings:
     def __post_init__(self) -> None:
         if self.refusal_status not in (None, 400, 401, 403):
             raise ValueError("refusal_status must be 401, 403 or 400.")
-        if self.read_timeout <= 0 or self.max_connections < 1:
-            raise ValueError("read_timeout must be positive and max_connections at least 1.")
+        check_limits(self.read_timeout, self.max_connections)
         if self.max_num_seqs is not None and self.max_num_seqs < 1:
             raise ValueError("max_num_seqs must be at least 1.")
 

@@ -15,6 +15,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -122,7 +123,11 @@ def _pool(settings: ProxySettings) -> httpx.AsyncClient:
         )
     # As the SDK's client: the read timeout bounds the gap between chunks of a stream, not the whole answer.
     return httpx.AsyncClient(
-        auth=settings.auth, transport=transport, timeout=httpx.Timeout(settings.timeout, connect=10.0)
+        auth=settings.auth,
+        transport=transport,
+        timeout=httpx.Timeout(settings.timeout, connect=10.0),
+        # The pool serves every caller: a cookie one caller's answer sets is never sent for another.
+        cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
     )
 
 

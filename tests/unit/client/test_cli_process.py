@@ -93,9 +93,12 @@ def test_local_runtime_flags_set_the_refusal_status_and_the_read_timeout() -> No
         refused = httpx.post(f"{origin}/endpoints/ep/openai/v1/chat/completions", json={"messages": []})
         assert refused.status_code == 400
         assert refused.json()["error"]["message"].startswith("Missing bearer token")
-        with socket.create_connection(("127.0.0.1", int(origin.rsplit(":", 1)[1])), timeout=5) as idle:
+        port = int(origin.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as kept:
+            kept.sendall(f"GET /ping HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode())
+            assert kept.recv(65536).startswith(b"HTTP/1.1 200 ")
             started = time.monotonic()
-            assert idle.recv(1) == b""  # closed by the read timeout
+            assert kept.recv(1) == b""  # idle after its answer: closed after --read-timeout (whole seconds)
             assert time.monotonic() - started < 3
     finally:
         process.kill()

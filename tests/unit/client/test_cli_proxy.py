@@ -39,6 +39,9 @@ def outputs(tmp_path: Path) -> Path:
             ["--wait-for-capacity", "-1"],
             "--wait-for-capacity must be 0 or more and --timeout more than 0 seconds",
         ),
+        (["--read-timeout", "0"], "--read-timeout must be a positive number of seconds"),
+        (["--read-timeout", "nan"], "--read-timeout must be a positive number of seconds"),
+        (["--max-connections", "0"], "--max-connections must be at least 1"),
     ],
 )
 def test_refusals_are_one_line(

@@ -165,8 +165,8 @@ def test_malformed_requests_get_openai_errors_from_the_proxy(
     assert message is None or error["message"] == message
 
 
-def _raw_exchange(server: ProxyServer, request: bytes) -> tuple[bytes, dict[str, str], object]:
-    """Send raw bytes; the status line, headers and JSON body of the answer, read until the server closes."""
+def _raw_exchange(server: ProxyServer, request: bytes) -> tuple[bytes, dict[str, str], bytes]:
+    """Send raw bytes; the status line, headers and body of the answer, read until the server closes."""
     host, port = server.origin.removeprefix("http://").rsplit(":", 1)
     received = b""
     with socket.create_connection((host, int(port)), timeout=5) as sock:
@@ -176,30 +176,28 @@ def _raw_exchange(server: ProxyServer, request: bytes) -> tuple[bytes, dict[str,
     head, _, body = received.partition(b"\r\n\r\n")
     status_line, *lines = head.decode("latin-1").split("\r\n")
     headers = {name.lower(): value.strip() for name, _, value in (line.partition(":") for line in lines)}
-    return status_line.encode(), headers, json.loads(body)
+    return status_line.encode(), headers, body
 
 
 @pytest.mark.parametrize(
-    ("request_bytes", "message"),
+    "request_bytes",
     [
-        (b"NOT A REQUEST LINE AT ALL\r\n\r\n", "Malformed HTTP request: Invalid method encountered."),
+        pytest.param(b"NOT A REQUEST LINE AT ALL\r\n\r\n", id="request-line"),
         # A JSON body sent chunked whose chunk size is not hex: the parser fails while the app reads it.
-        (
+        pytest.param(
             b"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
             b"Transfer-Encoding: chunked\r\n\r\nzz\r\n",
-            "Malformed HTTP request: Invalid character in chunk size.",
+            id="chunk-size",
         ),
     ],
 )
-def test_a_request_the_http_parser_cannot_read_gets_an_openai_400(
-    proxy: ProxyServer, request_bytes: bytes, message: str
+def test_a_request_the_http_parser_cannot_read_gets_uvicorns_plain_400(
+    proxy: ProxyServer, request_bytes: bytes
 ) -> None:
     status_line, headers, body = _raw_exchange(proxy, request_bytes)
     assert status_line == b"HTTP/1.1 400 Bad Request"
-    assert (headers["content-type"], headers["connection"]) == ("application/json", "close")
-    assert body == {
-        "error": {"message": message, "type": "invalid_request_error", "param": None, "code": None}
-    }
+    assert (headers["content-type"], headers["connection"]) == ("text/plain; charset=utf-8", "close")
+    assert body == b"Invalid HTTP request received."
 
 
 def test_other_paths_are_404_and_healthz_answers(proxy: ProxyServer) -> None:
@@ -298,6 +296,42 @@ def test_an_unreachable_model_is_a_502(auth: BearerTokenAuth) -> None:
         "param": None,
         "code": None,
     }
+
+
+def test_a_cookie_sagemaker_sets_for_one_caller_is_not_sent_for_the_next(auth: BearerTokenAuth) -> None:
+    cookies_sent: list[str | None] = []
+
+    async def sagemaker(request: httpx.Request) -> httpx.Response:
+        cookies_sent.append(request.headers.get("cookie"))
+        return httpx.Response(200, json={"ok": True}, headers={"Set-Cookie": "AWSALB=caller-a; Path=/"})
+
+    with _proxy(_mocked(auth, sagemaker)) as server:
+        for _ in range(2):
+            chat = {"model": "qwen", "messages": []}
+            response = httpx.post(f"{server.base_url}/chat/completions", json=chat)
+            assert response.status_code == 200
+    assert cookies_sent == [None, None]
+
+
+def test_a_model_that_drops_the_connection_is_a_502_not_a_timeout(auth: BearerTokenAuth) -> None:
+    # A real socket that reads the request and closes: aiohttp's "server disconnected".
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        port = listener.getsockname()[1]
+
+        def drop_each() -> None:
+            for _ in range(2):  # the token's renewal on a refusal does not apply: one try each
+                connection, _ = listener.accept()
+                with connection:
+                    connection.recv(65536)
+
+        dropper = threading.Thread(target=drop_each, daemon=True)
+        dropper.start()
+        settings = ProxySettings(routes=_routes(f"http://127.0.0.1:{port}"), auth=auth)
+        chat = {"model": "qwen", "messages": []}
+        with _proxy(settings) as server:
+            response = httpx.post(f"{server.base_url}/chat/completions", json=chat)
+    assert response.status_code == 502
+    assert response.json()["error"]["message"].startswith("Cannot reach model qwen (RemoteProtocolError: ")
 
 
 def test_an_api_key_guards_everything_but_healthz(auth: BearerTokenAuth, runtime: LocalRuntimeServer) -> None:

@@ -1,0 +1,212 @@
+"""What both servers, the proxy and local-runtime, hold every connection to (sagemaker_openai.client.serving):
+a slow body is answered 408 at the read deadline, a request past the connection limit is refused at once,
+hundreds of idle or half-sent connections do not keep a normal request waiting, and running out of file
+descriptors is said once on stderr. Loopback only, with short deadlines and bounded loops."""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, ExitStack, contextmanager
+from dataclasses import dataclass
+
+import pytest
+from botocore.credentials import Credentials
+
+from sagemaker_openai.client.auth import BearerTokenAuth
+from sagemaker_openai.client.local_runtime import EndpointLayout, LocalRuntimeServer, RuntimeSettings
+from sagemaker_openai.client.proxy.app import ProxySettings, build_app
+from sagemaker_openai.client.proxy.routes import ModelRoutes, Route
+from sagemaker_openai.client.proxy.server import ProxyServer
+
+from .helpers import FAKE_ACCESS_KEY, FAKE_SECRET_KEY, REGION
+
+DEADLINE = 0.4
+API_KEY = "proxy-key"
+_RUNTIME_CHAT = "/endpoints/ep/openai/v1/chat/completions"
+_SAGEMAKER = "https://runtime.sagemaker.us-east-1.amazonaws.com/endpoints/ep/openai/v1/chat/completions"
+
+
+@dataclass(frozen=True)
+class Served:
+    """A running server, and the requests that reach it."""
+
+    name: str
+    port: int
+    ping: bytes  # a complete request its app answers 200 without a body or a token
+    chat_head: bytes  # a chat completion's head, authorized, announcing a 1000-byte body
+
+    def connect(self) -> socket.socket:
+        return socket.create_connection(("127.0.0.1", self.port), timeout=5)
+
+
+def _head(port: int, path: str, authorization: str) -> bytes:
+    return (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: {authorization}\r\n"
+        "Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n"
+    ).encode()
+
+
+@contextmanager
+def _proxy(max_connections: int) -> Iterator[Served]:
+    auth = BearerTokenAuth(REGION, credentials=Credentials(FAKE_ACCESS_KEY, FAKE_SECRET_KEY))
+    routes = ModelRoutes({"m": Route("m", _SAGEMAKER, "served")})
+    settings = ProxySettings(routes=routes, auth=auth, api_key=API_KEY)
+    server = ProxyServer(
+        build_app(settings), host="127.0.0.1", port=0, read_timeout=DEADLINE, max_connections=max_connections
+    )
+    port = int(server.origin.rsplit(":", 1)[1])
+    with server.running():
+        yield Served(
+            "proxy",
+            port,
+            f"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode(),
+            _head(port, "/v1/chat/completions", f"Bearer {API_KEY}"),
+        )
+
+
+@contextmanager
+def _local_runtime(max_connections: int) -> Iterator[Served]:
+    # Without token checks (the deadline is the serving layer's, before and around the app).
+    settings = RuntimeSettings(
+        layout=EndpointLayout("ep"), verifier=None, read_timeout=DEADLINE, max_connections=max_connections
+    )
+    with LocalRuntimeServer(settings).running() as server:
+        yield Served(
+            "local-runtime",
+            server.port,
+            f"GET /ping HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n\r\n".encode(),
+            _head(server.port, _RUNTIME_CHAT, "Bearer unused"),
+        )
+
+
+ServerFactory = Callable[[int], AbstractContextManager[Served]]
+SERVERS = [pytest.param(_proxy, id="proxy"), pytest.param(_local_runtime, id="local-runtime")]
+
+
+def _closed_within(sock: socket.socket, seconds: float) -> bytes:
+    """Everything the server sends until it closes the connection; fails if it is still open."""
+    sock.settimeout(seconds)
+    received = b""
+    while chunk := sock.recv(65536):
+        received += chunk
+    return received
+
+
+def _status_and_headers(received: bytes) -> tuple[int, dict[str, str]]:
+    head = received.partition(b"\r\n\r\n")[0].decode("latin-1").split("\r\n")
+    headers = {name.lower(): value.strip() for name, _, value in (line.partition(":") for line in head[1:])}
+    return int(head[0].split()[1]), headers
+
+
+def _answered(served: Served, seconds: float) -> int:
+    """The status of a normal request on a new connection, which must come within `seconds`."""
+    started = time.monotonic()
+    with served.connect() as sock:
+        sock.sendall(served.ping)
+        sock.settimeout(seconds)
+        status = int(sock.recv(65536).split(b" ", 2)[1])
+    assert time.monotonic() - started < seconds
+    return status
+
+
+@pytest.mark.parametrize("serve", SERVERS)
+def test_a_body_trickled_slowly_is_answered_408_at_the_deadline(serve: ServerFactory) -> None:
+    with serve(64) as served, served.connect() as sock:
+        sock.sendall(served.chat_head + b'{"messages": [')
+        started = time.monotonic()
+        while not select.select([sock], [], [], DEADLINE / 5)[
+            0
+        ]:  # a byte at a time, each inside the deadline
+            assert time.monotonic() - started < DEADLINE + 2, "still open past the deadline"
+            sock.sendall(b" ")
+        received = _closed_within(sock, 5)
+        assert DEADLINE / 2 < time.monotonic() - started < DEADLINE + 2
+    status, headers = _status_and_headers(received)
+    assert (status, headers["connection"], headers["content-type"]) == (408, "close", "application/json")
+    body = json.loads(received.partition(b"\r\n\r\n")[2])
+    assert body["error"]["message"] == "The request did not arrive within the read timeout."
+
+
+def test_the_proxy_refuses_a_half_sent_request_without_its_key_at_once_and_closes() -> None:
+    with _proxy(64) as served, served.connect() as sock:
+        sock.sendall(_head(served.port, "/v1/chat/completions", "Bearer wrong") + b"{")
+        started = time.monotonic()
+        received = _closed_within(sock, 5)
+        assert time.monotonic() - started < 1.0
+    assert _status_and_headers(received)[0] == 401
+    assert _status_and_headers(received)[1]["connection"] == "close"
+
+
+@pytest.mark.parametrize("serve", SERVERS)
+def test_a_request_past_the_connection_limit_is_refused_at_once(serve: ServerFactory) -> None:
+    with serve(2) as served, ExitStack() as held:
+        for _ in range(2):
+            held.enter_context(served.connect()).sendall(served.chat_head[:20])
+        time.sleep(0.1)  # both accepted
+        with served.connect() as third:
+            third.sendall(served.ping)
+            started = time.monotonic()
+            received = _closed_within(third, 5)
+            assert time.monotonic() - started < 1.0
+        status, headers = _status_and_headers(received)
+        assert (status, headers["connection"]) == (503, "close")
+    with serve(2) as served:
+        assert _answered(served, 2.0) == 200
+
+
+@pytest.mark.parametrize("serve", SERVERS)
+def test_300_idle_or_half_sent_connections_do_not_keep_a_request_waiting(
+    serve: ServerFactory,
+) -> None:
+    with serve(1000) as served, ExitStack() as held:
+        for index in range(300):
+            sock = held.enter_context(served.connect())
+            if index % 3 == 1:
+                sock.sendall(served.chat_head[:30])  # half a head
+            elif index % 3 == 2:
+                sock.sendall(served.chat_head + b'{"mess')  # a head and half a body
+        assert _answered(served, 2.0) == 200
+
+
+_OUT_OF_DESCRIPTORS = """
+import resource, sys
+resource.setrlimit(resource.RLIMIT_NOFILE, (48, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+from tests.unit.client.test_serving_limits import _local_runtime, _proxy
+with {serve}(1000) as served:
+    print(served.port, flush=True)
+    sys.stdin.readline()
+"""
+
+
+@pytest.mark.parametrize("serve", ["_proxy", "_local_runtime"])
+def test_running_out_of_file_descriptors_is_said_once_on_stderr(serve: str) -> None:
+    script = _OUT_OF_DESCRIPTORS.format(serve=serve)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([os.getcwd(), *sys.path])}
+    with subprocess.Popen(
+        [sys.executable, "-c", script],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    ) as process:
+        assert process.stdout is not None
+        assert process.stdin is not None
+        port = int(process.stdout.readline())
+        with ExitStack() as held:
+            for _ in range(80):  # past the 48 descriptors: the rest wait in the backlog
+                held.enter_context(socket.create_connection(("127.0.0.1", port), timeout=5))
+            time.sleep(2.2)  # the loop retries accepting every second
+        process.stdin.write("\n")
+        process.stdin.flush()
+        _, stderr = process.communicate(timeout=20)
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, stderr
+    assert lines[0].startswith("out of file descriptors ([Errno 24] Too many open files)")
