@@ -36,6 +36,7 @@ import signal
 import socket
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -48,6 +49,8 @@ log = logging.getLogger(__name__)
 SHUTDOWN_GRACE = 5
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 _OUT_OF_RESOURCES = "socket.accept() out of system resource"
+# Connections remembered to count each once (a counter for tests and benchmarks, bounded in memory).
+_RECENT_CLIENTS = 4096
 
 Header = tuple[bytes, bytes]
 # (status, message) -> the headers and JSON body of an error answer in the server's own format.
@@ -113,7 +116,7 @@ class AppServer:
     @property
     def connections_accepted(self) -> int:
         """Connections that have sent a request so far (those answered 503 for the limit included)."""
-        return len(self._deadline.clients)
+        return self._deadline.connections_seen
 
     def serve(self) -> None:
         """Serve until a stop signal (or `stop()`), then close the socket."""
@@ -169,18 +172,29 @@ class RequestDeadline:
     def __init__(self, app: ASGIApp, rules: ConnectionRules) -> None:
         self._app = app
         self._rules = rules
-        # The client address (host, port) of every connection that sent a request: one per connection.
-        self.clients: set[tuple[str, int]] = set()
+        self.connections_seen = 0
+        # The client addresses (host, port: one per connection) that sent the latest requests, bounded.
+        self._recent_clients: OrderedDict[tuple[str, int], None] = OrderedDict()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self._app(scope, receive, send)
             return
-        client = scope.get("client")
-        if client is not None:
-            self.clients.add((client[0], client[1]))
+        self._count(scope.get("client"))
         exchange = _Exchange(scope, receive, send, self._rules)
         await self._app(scope, exchange.receive, exchange.send)
+
+    def _count(self, client: tuple[str, int] | None) -> None:
+        if client is None:
+            return
+        key = (client[0], client[1])
+        if key in self._recent_clients:
+            self._recent_clients.move_to_end(key)
+            return
+        self.connections_seen += 1
+        self._recent_clients[key] = None
+        if len(self._recent_clients) > _RECENT_CLIENTS:
+            self._recent_clients.popitem(last=False)
 
 
 @dataclass
