@@ -11,8 +11,17 @@ import pytest
 from sagemaker_openai.constructs.ci_access import WEIGHTS_READ_ACTIONS
 from sagemaker_openai.errors import ConfigError
 from sagemaker_openai.preflight_actions import PREFLIGHT_READ_ACTIONS
-from stacks.ci_access_stack import CI_ACCESS_STACK_NAME, ci_access_props
-from tests.conftest import CONFIG_DIR, ROOT, Synthesized, cdk_json_context, load_yaml, resolve
+from stacks.ci_access_stack import ci_access_props
+from tests.conftest import (
+    CONFIG_DIR,
+    ROOT,
+    Scans,
+    Synthesized,
+    cdk_json_context,
+    load_yaml,
+    resolve,
+    synthesize_ci_access,
+)
 
 Synth = Callable[[dict[str, Any]], Synthesized]
 REFS = {"AWS::Partition": "aws", "AWS::AccountId": "123456789012", "AWS::Region": "us-east-1"}
@@ -60,22 +69,10 @@ NOT_OPERATIONS = {"iam:PassRole"}  # a permission only, no API operation
 OPERATION_OF = {"s3:ListBucket": "s3:ListObjectsV2"}
 
 
-def _synth_access(outdir: Path, context: dict[str, Any]) -> Synthesized:
-    import aws_cdk as cdk
-
-    from stacks.ci_access_stack import build_ci_access_app
-
-    app = build_ci_access_app(
-        ci_access_props(context), app=cdk.App(outdir=str(outdir), context=cdk_json_context())
-    )
-    template = app.synth().get_stack_by_name(CI_ACCESS_STACK_NAME).template
-    report = json.loads((outdir / "validation-report.json").read_text())
-    return Synthesized(template=template, report=report, outdir=outdir, stack_name=CI_ACCESS_STACK_NAME)
-
-
-@pytest.fixture(scope="module")
-def access(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
-    return _synth_access(tmp_path_factory.mktemp("cdk.out"), {"github_repo": "acme/llm-app"})
+@pytest.fixture
+def access(ci_access: Synthesized) -> Synthesized:
+    """The session's CI access stack for acme/llm-app (tests/conftest.py), scanned once with the others."""
+    return ci_access
 
 
 def _statements(s: Synthesized, description_prefix: str) -> list[dict[str, Any]]:
@@ -296,14 +293,12 @@ def test_every_nag_pack_is_clean_with_reasoned_acknowledgments(access: Synthesiz
         assert pack.validate_scope(stack).violations == []
 
 
-def test_cfn_lint_and_checkov_report_nothing(access: Synthesized) -> None:
-    from scripts.validate_templates import CHECKOV, DEFAULT_LINT_REGIONS, run_cfn_lint, run_checkov
+def test_cfn_lint_and_checkov_report_nothing(access: Synthesized, scans: Scans) -> None:
+    from scripts.validate_templates import DEFAULT_LINT_REGIONS
 
-    template = access.outdir / f"{CI_ACCESS_STACK_NAME}.template.json"
-    assert run_cfn_lint([(template, DEFAULT_LINT_REGIONS)]) == []
-    if not CHECKOV.exists():
-        pytest.fail(f"{CHECKOV} is missing: run `make setup`")
-    result = run_checkov([template])
+    assert scans.regions(access) == DEFAULT_LINT_REGIONS
+    assert scans.cfn_lint(access) == []
+    result = scans.checkov(access)
     assert result.failed == []
     assert result.skipped == ["CKV_AWS_111"]
 
@@ -358,8 +353,8 @@ def test_the_app_reports_a_bad_repository_in_one_line() -> None:
 
 
 def test_weights_reads_are_granted_only_on_the_named_buckets(tmp_path: Path) -> None:
-    scoped = _synth_access(
-        tmp_path, {"github_repo": "acme/llm-app", "weights_buckets": "my-models, team-weights"}
+    scoped = synthesize_ci_access(
+        {"github_repo": "acme/llm-app", "weights_buckets": "my-models, team-weights"}, tmp_path
     )
     statements = {st["Sid"]: st for st in _statements(scoped, "CI for sagemaker-openai")}
     assert statements["PreflightReadsWeightsBuckets"] == {
