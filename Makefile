@@ -32,8 +32,9 @@ help:
 	@echo "make ci-access GITHUB_REPO=OWNER/NAME   deploy the CI access stack (GitHub OIDC role, execution policy)"
 	@echo "make ci-access-synth GITHUB_REPO=OWNER/NAME   the same, offline, into cdk.out/"
 
+# Three installs at once; inside a parallel make (`make test`) they share its job slots instead.
 setup:
-	@$(MAKE) --no-print-directory -j3 $(VENV)/.installed node_modules/.installed .tools/checkov/.installed
+	@$(MAKE) --no-print-directory $(if $(findstring jobserver,$(MAKEFLAGS)),,-j3) $(VENV)/.installed node_modules/.installed .tools/checkov/.installed
 
 $(UV):
 	@echo "==> uv $(UV_VERSION) (.tools/uv)"
@@ -89,18 +90,19 @@ ci-access-synth: setup
 
 lint: setup
 	@echo "==> ruff, mypy --strict"
-	@$(BIN)/ruff check .
-	@$(BIN)/ruff format --check .
-	@$(BIN)/mypy
+	@$(LINT_NICE) $(BIN)/ruff check .
+	@$(LINT_NICE) $(BIN)/ruff format --check .
+	@$(LINT_NICE) $(BIN)/mypy
 
 format: setup
 	@$(BIN)/ruff format .
 	@$(BIN)/ruff check --fix .
 
 # Lint and the suite side by side (their output each printed whole as it ends; either failing fails
-# the target), the suite on every core (pytest-xdist).
+# the target), the suite on every core (pytest-xdist). Lint runs niced: the suite's timing tests keep
+# the CPU they expect, and mypy takes what they leave.
 test: setup
-	@$(MAKE) --no-print-directory -j2 --output-sync=target lint test-suite
+	@$(MAKE) --no-print-directory -j2 --output-sync=target LINT_NICE="nice -n 10" lint test-suite
 
 test-suite: setup
 	@echo "==> pytest (coverage included, on $$(nproc) cores)"
