@@ -92,7 +92,7 @@ lint: setup
 	@echo "==> ruff, mypy --strict"
 	@$(LINT_NICE) $(BIN)/ruff check .
 	@$(LINT_NICE) $(BIN)/ruff format --check .
-	@$(LINT_NICE) $(BIN)/mypy
+	@$(LINT_NICE) $(BIN)/mypy -n auto  # a cold run (a fresh clone has no .mypy_cache) on every core
 
 format: setup
 	@$(BIN)/ruff format .
