@@ -18,7 +18,7 @@ CI_ACCESS_ARGS = --app "$(BIN)/python ci_access_app.py" -c github_repo=$(GITHUB_
 # CI has no one to answer the IAM-change prompt.
 APPROVAL ?= $(if $(filter true,$(CI)),never,broadening)
 
-.PHONY: help setup deploy preflight synth destroy test lint format bench lock clean vllm-catalog ci-access ci-access-synth
+.PHONY: help setup deploy preflight synth destroy test test-suite lint format bench lock clean vllm-catalog ci-access ci-access-synth
 
 help:
 	@echo "make deploy   deploy CONFIG (default $(CONFIG)) to the current AWS account and region"
@@ -33,18 +33,21 @@ help:
 	@echo "make ci-access GITHUB_REPO=OWNER/NAME   deploy the CI access stack (GitHub OIDC role, execution policy)"
 	@echo "make ci-access-synth GITHUB_REPO=OWNER/NAME   the same, offline, into cdk.out/"
 
+# Three installs at once; inside a parallel make (`make test`) they share its job slots instead.
 setup:
-	@$(MAKE) --no-print-directory -j3 $(VENV)/.installed node_modules/.installed .tools/checkov/.installed
+	@$(MAKE) --no-print-directory $(if $(findstring jobserver,$(MAKEFLAGS)),,-j3) $(VENV)/.installed node_modules/.installed .tools/checkov/.installed
 
 $(UV):
 	@echo "==> uv $(UV_VERSION) (.tools/uv)"
 	@$(PYTHON) -m venv .tools/uv
 	@.tools/uv/bin/python -m pip install -q --disable-pip-version-check uv==$(UV_VERSION) 2> >(grep -v "^WARNING: Location" >&2)
 
+# --compile-bytecode, as pip does by default: otherwise the first test run compiles every imported module,
+# in each test process and subprocess that gets there before the .pyc files are written.
 $(VENV)/.installed: requirements-dev.txt pyproject.toml | $(UV)
 	@echo "==> Python packages (.venv, from requirements-dev.txt)"
 	@test -x $(BIN)/python || $(UV) venv -q --python $(PYTHON) $(VENV)
-	@$(UV) pip sync -q --python $(BIN)/python requirements-dev.txt
+	@$(UV) pip sync -q --compile-bytecode --python $(BIN)/python requirements-dev.txt
 	@$(UV) pip install -q --python $(BIN)/python --no-deps -e .
 	@touch $@
 
@@ -56,7 +59,7 @@ node_modules/.installed: package.json package-lock.json
 .tools/checkov/.installed: tools/checkov.lock | $(UV)
 	@echo "==> checkov (.tools/checkov, its own environment)"
 	@test -x .tools/checkov/bin/python || $(UV) venv -q --python $(PYTHON) .tools/checkov
-	@$(UV) pip sync -q --python .tools/checkov/bin/python tools/checkov.lock
+	@$(UV) pip sync -q --compile-bytecode --python .tools/checkov/bin/python tools/checkov.lock
 	@touch $@
 
 PREFLIGHT := $(BIN)/python -m scripts.preflight --config "$(CONFIG)" $(if $(STACK_NAME),--stack-name "$(STACK_NAME)")
@@ -96,17 +99,23 @@ ci-access-synth: setup
 
 lint: setup
 	@echo "==> ruff, mypy --strict"
-	@$(BIN)/ruff check .
-	@$(BIN)/ruff format --check .
-	@$(BIN)/mypy
+	@$(LINT_NICE) $(BIN)/ruff check .
+	@$(LINT_NICE) $(BIN)/ruff format --check .
+	@$(LINT_NICE) $(BIN)/mypy -n auto  # a cold run (a fresh clone has no .mypy_cache) on every core
 
 format: setup
 	@$(BIN)/ruff format .
 	@$(BIN)/ruff check --fix .
 
-test: lint
-	@echo "==> pytest"
-	@$(BIN)/pytest --cov --cov-report=term
+# Lint and the suite side by side (their output each printed whole as it ends; either failing fails
+# the target), the suite on every core (pytest-xdist). Lint runs niced: the suite's timing tests keep
+# the CPU they expect, and mypy takes what they leave.
+test: setup
+	@$(MAKE) --no-print-directory -j2 --output-sync=target LINT_NICE="nice -n 10" lint test-suite
+
+test-suite: setup
+	@echo "==> pytest (coverage included, on $$(nproc) cores)"
+	@$(BIN)/pytest -n auto --dist worksteal --cov --cov-report=term
 
 bench: setup
 	@$(BIN)/python bench/bench_synth.py

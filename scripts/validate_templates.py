@@ -44,6 +44,16 @@ def run_cfn_lint(templates: Sequence[tuple[Path, Sequence[str]]]) -> list[str]:
 
 def run_checkov(templates: Sequence[Path]) -> CheckovResult:
     """checkov's CloudFormation checks on these templates only (not on whatever else a directory holds)."""
+    total = CheckovResult()
+    for result in run_checkov_per_template(templates).values():
+        total.passed += result.passed
+        total.failed += result.failed
+        total.skipped += result.skipped
+    return total
+
+
+def run_checkov_per_template(templates: Sequence[Path]) -> dict[Path, CheckovResult]:
+    """One checkov run over all the templates (its start-up costs seconds), with each template's result."""
     files = [argument for template in templates for argument in ("--file", str(template))]
     proc = subprocess.run(
         [
@@ -64,12 +74,16 @@ def run_checkov(templates: Sequence[Path]) -> CheckovResult:
         raise RuntimeError(f"checkov failed ({proc.returncode}): {proc.stderr.strip()[-500:]}")
     data = json.loads(proc.stdout)
     reports = data if isinstance(data, list) else [data]
-    result = CheckovResult()
+    results = {Path(template).resolve(): CheckovResult() for template in templates}
     for report in reports:
-        results = report.get("results", {})
-        result.passed += len(results.get("passed_checks", []))
-        result.failed += [
-            f"{c['check_id']} {c['resource']} ({c['file_path']})" for c in results.get("failed_checks", [])
-        ]
-        result.skipped += [c["check_id"] for c in results.get("skipped_checks", [])]
-    return result
+        checks = report.get("results", {})
+        for outcome in ("passed_checks", "failed_checks", "skipped_checks"):
+            for check in checks.get(outcome, []):
+                result = results[Path(check["file_abs_path"]).resolve()]
+                if outcome == "passed_checks":
+                    result.passed += 1
+                elif outcome == "failed_checks":
+                    result.failed.append(f"{check['check_id']} {check['resource']} ({check['file_path']})")
+                else:
+                    result.skipped.append(check["check_id"])
+    return results

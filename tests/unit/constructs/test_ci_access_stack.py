@@ -12,7 +12,16 @@ from sagemaker_openai.constructs.ci_access import DENIED_ROLE_ACTIONS, WEIGHTS_R
 from sagemaker_openai.errors import ConfigError
 from sagemaker_openai.preflight_actions import LEFTOVERS_READ_ACTIONS, PREFLIGHT_READ_ACTIONS
 from stacks.ci_access_stack import ci_access_props, ci_access_stack_name
-from tests.conftest import CONFIG_DIR, ROOT, Synthesized, cdk_json_context, load_yaml, resolve
+from tests.conftest import (
+    CONFIG_DIR,
+    ROOT,
+    Scans,
+    Synthesized,
+    cdk_json_context,
+    load_yaml,
+    resolve,
+    synthesize_ci_access,
+)
 
 Synth = Callable[[dict[str, Any]], Synthesized]
 REFS = {"AWS::Partition": "aws", "AWS::AccountId": "123456789012", "AWS::Region": "us-east-1"}
@@ -68,20 +77,13 @@ OPERATION_OF = {"s3:ListBucket": "s3:ListObjectsV2"}
 
 
 def synth_access(outdir: Path, context: dict[str, Any]) -> Synthesized:
-    import aws_cdk as cdk
-
-    from stacks.ci_access_stack import build_ci_access_app
-
-    props = ci_access_props(context)
-    app = build_ci_access_app(props, app=cdk.App(outdir=str(outdir), context=cdk_json_context()))
-    template = app.synth().get_stack_by_name(props.stack_name).template
-    report = json.loads((outdir / "validation-report.json").read_text())
-    return Synthesized(template=template, report=report, outdir=outdir, stack_name=props.stack_name)
+    return synthesize_ci_access(context, outdir)
 
 
-@pytest.fixture(scope="module")
-def access(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
-    return synth_access(tmp_path_factory.mktemp("cdk.out"), {"github_repo": "acme/llm-app"})
+@pytest.fixture
+def access(ci_access: Synthesized) -> Synthesized:
+    """The session's CI access stack for acme/llm-app (tests/conftest.py), scanned once with the others."""
+    return ci_access
 
 
 def statements_of(s: Synthesized, description_prefix: str) -> list[dict[str, Any]]:
@@ -339,14 +341,12 @@ def test_every_nag_pack_is_clean_with_reasoned_acknowledgments(access: Synthesiz
         assert pack.validate_scope(stack).violations == []
 
 
-def test_cfn_lint_and_checkov_report_nothing(access: Synthesized) -> None:
-    from scripts.validate_templates import CHECKOV, DEFAULT_LINT_REGIONS, run_cfn_lint, run_checkov
+def test_cfn_lint_and_checkov_report_nothing(access: Synthesized, scans: Scans) -> None:
+    from scripts.validate_templates import DEFAULT_LINT_REGIONS
 
-    template = access.outdir / f"{access.stack_name}.template.json"
-    assert run_cfn_lint([(template, DEFAULT_LINT_REGIONS)]) == []
-    if not CHECKOV.exists():
-        pytest.fail(f"{CHECKOV} is missing: run `make setup`")
-    result = run_checkov([template])
+    assert scans.regions(access) == DEFAULT_LINT_REGIONS
+    assert scans.cfn_lint(access) == []
+    result = scans.checkov(access)
     assert result.failed == []
     assert result.skipped == ["CKV_AWS_111"]
 
@@ -401,8 +401,8 @@ def test_the_app_reports_a_bad_repository_in_one_line() -> None:
 
 
 def test_weights_reads_are_granted_only_on_the_named_buckets(tmp_path: Path) -> None:
-    scoped = synth_access(
-        tmp_path, {"github_repo": "acme/llm-app", "weights_buckets": "my-models, team-weights"}
+    scoped = synthesize_ci_access(
+        {"github_repo": "acme/llm-app", "weights_buckets": "my-models, team-weights"}, tmp_path
     )
     statements = {st["Sid"]: st for st in _statements(scoped, "CI for sagemaker-openai")}
     assert statements["PreflightReadsWeightsBuckets"] == {

@@ -10,23 +10,17 @@ import pytest
 from sagemaker_openai.constructs.expiry import expires_at, parse_expires_in_hours
 from sagemaker_openai.errors import ConfigError
 from sagemaker_openai.tags import EXPIRES_AT_TAG, KIT_TAG
-from tests.conftest import CONFIG_DIR, Synthesized, load_yaml, resolve, synthesize
+from tests.conftest import CONFIG_DIR, EXPIRY_NOW, Scans, Synthesized, load_yaml, resolve
 
 Synth = Callable[[dict[str, Any]], Synthesized]
 DEFAULT = load_yaml(CONFIG_DIR / "qwen3-4b.yaml")
-FROZEN = datetime(2026, 12, 1, 7, 30, 15, 987654, tzinfo=UTC)
+FROZEN = EXPIRY_NOW  # the clock of the session's `expiring` stack (tests/conftest.py)
 EXPIRY_IDS = ("ExpiryRole", "ExpiryPolicy", "ExpirySchedule", "ExpiryDeadLetters", "ExpiryDeleteRefused")
 REFS = {
     "AWS::Partition": "aws",
     "AWS::AccountId": "123456789012",
     "AWS::StackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/qwen3-4b/uuid",
 }
-
-
-@pytest.fixture(scope="module")
-def expiring(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
-    at = expires_at(6, clock=lambda: FROZEN)
-    return synthesize(DEFAULT, tmp_path_factory.mktemp("cdk.out"), expires_at=at)
 
 
 def test_the_expiry_is_hours_from_the_clock_in_utc_to_the_second() -> None:
@@ -188,14 +182,12 @@ def _stack_tags(s: Synthesized) -> dict[str, str]:
     return tags
 
 
-def test_cfn_lint_and_checkov_report_nothing_on_the_expiry(expiring: Synthesized) -> None:
-    from scripts.validate_templates import CHECKOV, DEFAULT_LINT_REGIONS, run_cfn_lint, run_checkov
+def test_cfn_lint_and_checkov_report_nothing_on_the_expiry(expiring: Synthesized, scans: Scans) -> None:
+    from scripts.validate_templates import DEFAULT_LINT_REGIONS
 
-    template = expiring.outdir / f"{expiring.stack_name}.template.json"
-    assert run_cfn_lint([(template, DEFAULT_LINT_REGIONS)]) == []
-    if not CHECKOV.exists():
-        pytest.fail(f"{CHECKOV} is missing: run `make setup`")
-    result = run_checkov([template])
+    assert scans.regions(expiring) == DEFAULT_LINT_REGIONS
+    assert scans.cfn_lint(expiring) == []
+    result = scans.checkov(expiring)
     assert result.failed == []
     # The endpoint's own acknowledged checks, and the queue's SSE-SQS.
     assert set(result.skipped) <= {"CKV_AWS_370", "CKV_AWS_158", "CKV_AWS_27"}

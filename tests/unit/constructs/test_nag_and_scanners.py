@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import CONFIG_DIR, EXAMPLE_CONFIGS, FIXTURES, ROOT, Synthesized, load_yaml
+from tests.conftest import CONFIG_DIR, EXAMPLE_CONFIGS, FIXTURE_CONFIGS, ROOT, Scans, Synthesized, load_yaml
 
 Synth = Callable[[dict[str, Any]], Synthesized]
-ALL_CONFIGS = [*EXAMPLE_CONFIGS, *sorted(FIXTURES.glob("*.yaml"))]
+ALL_CONFIGS = [*EXAMPLE_CONFIGS, *FIXTURE_CONFIGS]
 PACKS = {"AwsSolutions", "NIST.800.53.R5", "HIPAA.Security", "SageMakerOpenAI"}
 # The only findings the kit acknowledges, each with the AWS fact behind it (see the constructs).
 ACKNOWLEDGED_RULES = {
@@ -185,37 +185,22 @@ def test_nist_and_hipaa_each_fail_the_synth_on_their_own_finding(
     assert f"{acknowledged}-CloudWatchLogGroupEncrypted" not in str(caught.value)
 
 
-@pytest.fixture(scope="module")
-def templates(synth: Synth) -> list[tuple[Path, tuple[str, ...]]]:
-    from scripts.validate_templates import template_regions
-
-    found = []
-    for config in ALL_CONFIGS:
-        synthesized = synth(load_yaml(config))
-        path = synthesized.outdir / f"{synthesized.stack_name}.template.json"
-        found.append((path, template_regions(synthesized.outdir, synthesized.stack_name)))
-    return found
-
-
-def test_cfn_lint_reports_nothing(templates: list[tuple[Path, tuple[str, ...]]]) -> None:
-    from scripts.validate_templates import run_cfn_lint
-
-    assert {regions for _, regions in templates} >= {
+def test_cfn_lint_reports_nothing(scans: Scans, synth: Synth) -> None:
+    stacks = [synth(load_yaml(config)) for config in ALL_CONFIGS]
+    assert {scans.regions(s) for s in stacks} >= {
         ("cn-north-1",),
         ("us-east-1", "us-west-2", "eu-west-1", "ap-northeast-1"),
     }
-    assert run_cfn_lint(templates) == []
+    assert [finding for s in stacks for finding in scans.cfn_lint(s)] == []
 
 
-def test_checkov_reports_nothing(templates: list[tuple[Path, tuple[str, ...]]]) -> None:
-    from scripts.validate_templates import CHECKOV, run_checkov
-
-    if not CHECKOV.exists():
-        pytest.fail(f"{CHECKOV} is missing: run `make setup`")
-    result = run_checkov([template for template, _ in templates])
-    assert result.failed == [], result.failed
-    assert result.passed > 20, "checkov ran its CloudFormation checks"
-    assert set(result.skipped) <= {"CKV_AWS_370", "CKV_AWS_158", "CKV_AWS_26"}, result.skipped
+def test_checkov_reports_nothing(scans: Scans, synth: Synth) -> None:
+    results = [scans.checkov(synth(load_yaml(config))) for config in ALL_CONFIGS]
+    failed = [check for result in results for check in result.failed]
+    assert failed == [], failed
+    assert sum(result.passed for result in results) > 20, "checkov ran its CloudFormation checks"
+    skipped = {check for result in results for check in result.skipped}
+    assert skipped <= {"CKV_AWS_370", "CKV_AWS_158", "CKV_AWS_26"}, skipped
 
 
 def test_app_py_reports_a_bad_config_in_one_line(tmp_path: Path) -> None:
