@@ -10,6 +10,7 @@ the file as the user gave it, the field and what is allowed. One module per conc
 - ``loading``: the YAML reader and the error messages.
 """
 
+from sagemaker_openai.catalog.vllm_flags import VllmArgValue
 from sagemaker_openai.config._base import ConfigWarning, Spec, TimeoutSeconds, collect_warnings
 from sagemaker_openai.config.loading import DEFAULT_CONFIG_PATH, load_config, parse_config
 from sagemaker_openai.config.model import (
@@ -50,7 +51,6 @@ from sagemaker_openai.config.shapes import (
     ScaleInPolicySpec,
     SingleModelConfig,
 )
-from sagemaker_openai.vllm_flags import VllmArgValue
 
 __all__ = [
     "DEFAULT_CONFIG_PATH",

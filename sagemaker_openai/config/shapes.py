@@ -6,7 +6,11 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, Field, TypeAdapter, field_validator, model_validator
 
-from sagemaker_openai import images, naming
+from sagemaker_openai import naming
+from sagemaker_openai.catalog import images
+from sagemaker_openai.catalog.instances import INSTANCES, InstanceSpec
+from sagemaker_openai.catalog.vllm_catalog import load_catalog
+from sagemaker_openai.catalog.vllm_flags import check_flags
 from sagemaker_openai.config._base import ConfigWarning, Spec, TimeoutSeconds
 from sagemaker_openai.config.model import DEFAULT_HF_MODEL_ID, ImageSpec, ModelSpec, VllmSettings
 from sagemaker_openai.config.operations import (
@@ -21,9 +25,6 @@ from sagemaker_openai.config.operations import (
     VpcSpec,
     kms_key_region,
 )
-from sagemaker_openai.instances import INSTANCES, InstanceSpec
-from sagemaker_openai.vllm_catalog import load_catalog
-from sagemaker_openai.vllm_flags import check_flags
 
 DEFAULT_INSTANCE_TYPE = "ml.g6.2xlarge"
 SINGLE_MODEL_KEY = "default"

@@ -21,10 +21,10 @@ from aws_cdk import ArnFormat, Aws, Duration, Fn, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from sagemaker_openai import images
+from sagemaker_openai.catalog import images
 from sagemaker_openai.constructs._nag import AWS_SOLUTIONS, KIT, acknowledge, finding_resource
-from sagemaker_openai.preflight_actions import LEFTOVERS_READ_ACTIONS, PREFLIGHT_READ_ACTIONS
-from sagemaker_openai.tags import KIT_TAG
+from sagemaker_openai.naming.tags import KIT_TAG
+from sagemaker_openai.preflight.actions import LEFTOVERS_READ_ACTIONS, PREFLIGHT_READ_ACTIONS
 
 GITHUB_OIDC_URL = "https://token.actions.githubusercontent.com"
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"

@@ -20,9 +20,9 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from sagemaker_openai.catalog.instances import InstanceSpec
 from sagemaker_openai.config import MonitoringSpec
 from sagemaker_openai.constructs._nag import AWS_SOLUTIONS, HIPAA, NIST_R5, acknowledge
-from sagemaker_openai.instances import InstanceSpec
 
 INVOCATIONS = "AWS/SageMaker"
 ENDPOINT_INSTANCES = "/aws/sagemaker/Endpoints"
