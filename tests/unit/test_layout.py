@@ -128,3 +128,14 @@ def _imported_modules_of(code: str, tmp: Path) -> list[str]:
     path = tmp / "layout_probe.py"
     path.write_text(code)
     return _imported_modules(path)
+
+
+# "No module over about 400 lines": one job per module; the largest today is monitoring.py's one construct.
+MODULE_LINES_MAX = 420
+
+
+def test_no_module_of_the_package_is_over_about_400_lines() -> None:
+    sources = [*(ROOT / "sagemaker_openai").rglob("*.py"), *(ROOT / "stacks").rglob("*.py")]
+    lines = {p.relative_to(ROOT).as_posix(): len(p.read_text().splitlines()) for p in sources}
+    assert "sagemaker_openai/client/auth.py" in lines
+    assert {path: n for path, n in lines.items() if n > MODULE_LINES_MAX} == {}
