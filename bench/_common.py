@@ -73,7 +73,7 @@ def serving(
     env: dict[str, str],
     prefix: str,
     *,
-    module: str | None = "sagemaker_openai.client",
+    module: str | None = "sagemaker_openai.cli",
 ) -> Iterator[tuple[subprocess.Popen[str], str]]:
     """`sagemaker-openai ARGUMENTS` (or, with `module` None, the script ARGUMENTS[0]) as a subprocess until
     the block ends; yields it and the URL it prints on its first line, which must start with `prefix`

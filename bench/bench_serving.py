@@ -45,7 +45,7 @@ def main() -> int:
     with serving(server, dict(os.environ), "local-runtime listening on ") as (_, origin):
         stop = ["--requests", str(args.requests)] if args.requests else ["--duration", str(args.duration)]
         command = [
-            *(sys.executable, "-m", "sagemaker_openai.client", "bench"),
+            *(sys.executable, "-m", "sagemaker_openai.cli", "bench"),
             *("--base-url", f"{origin}/endpoints/bench/openai/v1", "--concurrency", args.concurrency, *stop),
             *("--input-tokens", args.input_tokens, "--output-tokens", args.output_tokens),
             # A made-up price, to show the column: local-runtime costs nothing.

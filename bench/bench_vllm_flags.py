@@ -56,7 +56,8 @@ def _import_ms() -> float:
     code = (
         # pydantic (which every synth imports) brings the standard modules both need
         "import time, json, pydantic, sagemaker_openai; t = time.perf_counter(); "
-        "import sagemaker_openai.vllm_flags, sagemaker_openai.vllm_catalog, sagemaker_openai.vllm_values; "
+        "import sagemaker_openai.catalog.vllm_flags, sagemaker_openai.catalog.vllm_catalog, "
+        "sagemaker_openai.catalog.vllm_values; "
         "print((time.perf_counter() - t) * 1000)"
     )
     result = subprocess.run(
@@ -71,7 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
 
-    from sagemaker_openai import vllm_catalog
+    from sagemaker_openai.catalog import vllm_catalog
     from sagemaker_openai.config import parse_config
 
     data: dict[str, Any] = yaml.safe_load((ROOT / "config/qwen3-4b.yaml").read_text())

@@ -23,9 +23,9 @@ from _common import REGION, use_fake_credentials
 from starlette.types import Message
 
 from sagemaker_openai.client import BearerTokenAuth
-from sagemaker_openai.client.proxy.app import ProxySettings, build_app
-from sagemaker_openai.client.proxy.routes import ModelRoutes, Route
-from sagemaker_openai.client.serving import ConnectionRules, RequestDeadline
+from sagemaker_openai.servers.proxy.app import ProxySettings, build_app
+from sagemaker_openai.servers.proxy.routes import ModelRoutes, Route
+from sagemaker_openai.servers.serving import ConnectionRules, RequestDeadline
 
 _BASE_URL = (
     f"https://runtime.sagemaker.{REGION}.amazonaws.com/endpoints/bench/inference-components/ic/openai/v1"

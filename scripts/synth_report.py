@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
-from sagemaker_openai.intrinsics import render_intrinsics
+from sagemaker_openai.naming.intrinsics import render_intrinsics
 from scripts.validate_templates import run_cfn_lint, run_checkov, template_regions
 
 
@@ -37,8 +37,8 @@ def summarize(assembly: Path) -> tuple[list[str], list[tuple[Path, tuple[str, ..
 
 
 def cost_lines(config_path: str) -> list[str]:
+    from sagemaker_openai.catalog.cost import describe_cost
     from sagemaker_openai.config import load_config
-    from sagemaker_openai.cost import describe_cost
 
     return describe_cost(load_config(config_path))
 

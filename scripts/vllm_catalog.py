@@ -23,8 +23,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from sagemaker_openai import images
-from sagemaker_openai.vllm_catalog import CATALOG_DIR, FORMAT, catalog_path
+from sagemaker_openai.catalog import images
+from sagemaker_openai.catalog.vllm_catalog import CATALOG_DIR, FORMAT, catalog_path
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCK = ROOT / "tools/vllm-sdists.lock"

@@ -18,7 +18,7 @@ from sagemaker_openai.constructs import (
 from sagemaker_openai.constructs.expiry import StackExpiry
 from sagemaker_openai.constructs.operations import add_foundations, add_operations, encryption_key
 from sagemaker_openai.naming import logical_id_suffix
-from sagemaker_openai.tags import KIT_TAG, REGION_TAG
+from sagemaker_openai.naming.tags import KIT_TAG, REGION_TAG
 
 
 class OpenAIEndpointStack(Stack):

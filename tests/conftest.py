@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from sagemaker_openai.intrinsics import render_intrinsics
+from sagemaker_openai.naming.intrinsics import render_intrinsics
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG_DIR = ROOT / "config"

@@ -10,7 +10,22 @@ the file as the user gave it, the field and what is allowed. One module per conc
 - ``loading``: the YAML reader and the error messages.
 """
 
+from sagemaker_openai.catalog.vllm_flags import VllmArgValue
 from sagemaker_openai.config._base import ConfigWarning, Spec, TimeoutSeconds, collect_warnings
+from sagemaker_openai.config.deployment import (
+    DEFAULT_INSTANCE_TYPE,
+    SINGLE_MODEL_KEY,
+    UNSUPPORTED_ROUTING_STRATEGIES,
+    DeploymentBase,
+    RoutingStrategy,
+)
+from sagemaker_openai.config.inference_components import (
+    ComponentSpec,
+    CopiesSpec,
+    InferenceComponentConfig,
+    ManagedScalingSpec,
+    ScaleInPolicySpec,
+)
 from sagemaker_openai.config.loading import DEFAULT_CONFIG_PATH, load_config, parse_config
 from sagemaker_openai.config.model import (
     DEFAULT_HF_MODEL_ID,
@@ -35,22 +50,8 @@ from sagemaker_openai.config.operations import (
     UpdateStrategy,
     VpcSpec,
 )
-from sagemaker_openai.config.shapes import (
-    DEFAULT_INSTANCE_TYPE,
-    SINGLE_MODEL_KEY,
-    UNSUPPORTED_ROUTING_STRATEGIES,
-    ComponentSpec,
-    CopiesSpec,
-    DeploymentBase,
-    DeploymentConfig,
-    InferenceComponentConfig,
-    KitConfig,
-    ManagedScalingSpec,
-    RoutingStrategy,
-    ScaleInPolicySpec,
-    SingleModelConfig,
-)
-from sagemaker_openai.vllm_flags import VllmArgValue
+from sagemaker_openai.config.shapes import DeploymentConfig, KitConfig
+from sagemaker_openai.config.single_model import SingleModelConfig
 
 __all__ = [
     "DEFAULT_CONFIG_PATH",

@@ -9,7 +9,8 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from sagemaker_openai import naming
-from sagemaker_openai.config.shapes import ADAPTER, MODE_CLASSES, KitConfig, SingleModelConfig
+from sagemaker_openai.config.shapes import ADAPTER, MODE_CLASSES, KitConfig
+from sagemaker_openai.config.single_model import SingleModelConfig
 from sagemaker_openai.errors import ConfigError
 
 DEFAULT_CONFIG_PATH = "config/qwen3-4b.yaml"

@@ -12,13 +12,13 @@ from pydantic import (
     model_validator,
 )
 
-from sagemaker_openai import images
+from sagemaker_openai.catalog import images
+from sagemaker_openai.catalog.vllm_catalog import catalog_versions, load_catalog
+from sagemaker_openai.catalog.vllm_flags import UserFlag, VllmArgValue
+from sagemaker_openai.catalog.vllm_values import human_readable_int
 from sagemaker_openai.config._base import ConfigWarning, Spec
 from sagemaker_openai.config.operations import check_kms_key_arn
 from sagemaker_openai.config.secret_names import holds_no_secret, is_secret_name
-from sagemaker_openai.vllm_catalog import catalog_versions, load_catalog
-from sagemaker_openai.vllm_flags import UserFlag, VllmArgValue
-from sagemaker_openai.vllm_values import human_readable_int
 
 DEFAULT_HF_MODEL_ID = "Qwen/Qwen3-4B"
 
@@ -72,7 +72,7 @@ class VllmSettings(Spec):
     Defaults suit Qwen3-4B on one 24 GiB L4. ``None`` leaves vLLM's own default. ``True`` gives a bare
     flag; ``False`` gives ``--no-<flag>`` so a flag that vLLM turns on by default can be turned off.
     The deployment checks every flag against the catalog of the image's vLLM release
-    (``sagemaker_openai.vllm_flags``).
+    (``sagemaker_openai.catalog.vllm_flags``).
     """
 
     tensor_parallel_size: int = Field(1, ge=1, le=8)

@@ -3,7 +3,7 @@
 from aws_cdk import Acknowledgment, Stack, Validations
 from constructs import IConstruct
 
-from sagemaker_openai.intrinsics import render_intrinsics
+from sagemaker_openai.naming.intrinsics import render_intrinsics
 
 AWS_SOLUTIONS = "AwsSolutions"
 NIST_R5 = "NIST.800.53.R5"

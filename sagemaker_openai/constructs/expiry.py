@@ -31,7 +31,7 @@ from constructs import Construct
 
 from sagemaker_openai.constructs._nag import AWS_SOLUTIONS, HIPAA, NIST_R5, acknowledge
 from sagemaker_openai.errors import ConfigError
-from sagemaker_openai.tags import EXPIRES_AT_FORMAT, EXPIRES_AT_TAG
+from sagemaker_openai.naming.tags import EXPIRES_AT_FORMAT, EXPIRES_AT_TAG
 
 EXPIRES_IN_HOURS_MAX = 24 * 30
 # How long the schedule retries a refused DeleteStack before it sends it to the dead-letter queue.

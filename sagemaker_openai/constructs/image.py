@@ -3,7 +3,7 @@
 from aws_cdk import Aws, CfnMapping, CfnRule, Fn, Stack
 from constructs import Construct
 
-from sagemaker_openai import images
+from sagemaker_openai.catalog import images
 from sagemaker_openai.config import ImageSpec
 
 

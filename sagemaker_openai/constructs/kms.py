@@ -8,7 +8,7 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from sagemaker_openai.config import KmsSpec
-from sagemaker_openai.constructs.monitoring import CLOUDWATCH_ALARMS, alarm_source_conditions
+from sagemaker_openai.constructs.alarm_sources import CLOUDWATCH_ALARMS, alarm_source_conditions
 
 # AWS KMS waits 7 to 30 days before deleting a key; the shortest window leaves nothing behind soonest.
 PENDING_WINDOW_DAYS = 7

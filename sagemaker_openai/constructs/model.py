@@ -3,11 +3,11 @@
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
+from sagemaker_openai.catalog.vllm_env import container_environment
 from sagemaker_openai.config import ModelSpec
 from sagemaker_openai.constructs._nag import KIT, acknowledge
 from sagemaker_openai.constructs.execution_role import ExecutionRole
 from sagemaker_openai.constructs.image import VllmImage
-from sagemaker_openai.vllm_env import container_environment
 
 
 class VllmModel(Construct):

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import cast
 
-from aws_cdk import ArnFormat, Aws, CfnMapping, CfnOutput, Duration, Fn, Stack
+from aws_cdk import Aws, CfnMapping, CfnOutput, Duration, Fn, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_iam as iam
@@ -20,9 +20,14 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from sagemaker_openai.catalog.instances import InstanceSpec
 from sagemaker_openai.config import MonitoringSpec
 from sagemaker_openai.constructs._nag import AWS_SOLUTIONS, HIPAA, NIST_R5, acknowledge
-from sagemaker_openai.instances import InstanceSpec
+from sagemaker_openai.constructs.alarm_sources import (
+    CLOUDWATCH_ALARMS,
+    alarm_name_prefixes,
+    alarm_source_conditions,
+)
 
 INVOCATIONS = "AWS/SageMaker"
 ENDPOINT_INSTANCES = "/aws/sagemaker/Endpoints"
@@ -35,37 +40,6 @@ CONSOLE_DOMAINS = {
     "aws-cn": "console.amazonaws.cn",
     "aws-us-gov": "console.amazonaws-us-gov.com",
 }
-
-
-CLOUDWATCH_ALARMS = "cloudwatch.amazonaws.com"
-
-
-def alarm_name_prefixes(endpoint_name: str, component_names: Sequence[str] = ()) -> list[str]:
-    """What every alarm name of the stack starts with: ``<endpoint>-`` and, for a component name cut to
-    63 characters with a hash (which no longer starts with the endpoint's), ``<component>-``."""
-    prefixes = [f"{endpoint_name}-"]
-    prefixes += [f"{name}-" for name in component_names if not name.startswith(prefixes[0])]
-    return prefixes
-
-
-def alarm_source_conditions(scope: Construct, prefixes: Sequence[str]) -> dict[str, dict[str, object]]:
-    """The confused-deputy guard for ``cloudwatch.amazonaws.com``: this account, and alarms of this region
-    and account whose names start with one of ``prefixes`` (CloudWatch names the alarm as the source ARN,
-    ``arn:<partition>:cloudwatch:<region>:<account>:alarm:<name>``)."""
-    stack = Stack.of(scope)
-    arns = [
-        stack.format_arn(
-            service="cloudwatch",
-            resource="alarm",
-            resource_name=f"{prefix}*",
-            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-        )
-        for prefix in prefixes
-    ]
-    return {
-        "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
-        "ArnLike": {"aws:SourceArn": arns if len(arns) > 1 else arns[0]},
-    }
 
 
 @dataclass(frozen=True)

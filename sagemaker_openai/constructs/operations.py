@@ -8,6 +8,7 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from sagemaker_openai.config import InferenceComponentConfig, KitConfig, SingleModelConfig
+from sagemaker_openai.constructs.alarm_sources import alarm_name_prefixes
 from sagemaker_openai.constructs.endpoint import (
     ENDPOINT_LOG_GROUP,
     VARIANT_NAME,
@@ -20,7 +21,6 @@ from sagemaker_openai.constructs.monitoring import (
     EndpointMonitoring,
     MonitoredComponent,
     ScalingTarget,
-    alarm_name_prefixes,
 )
 from sagemaker_openai.constructs.variant_scaling import VariantScaling
 from sagemaker_openai.constructs.vpc import FLOW_LOG_GROUP, ModelNetwork

@@ -2,7 +2,7 @@
 
 Each module holds one group of read-only checks; ``runner`` runs them together and reports every
 problem at once. A check the caller may not run (AccessDenied) is reported as ``skipped: needs
-<action>`` and does not fail. The actions are listed in ``sagemaker_openai.preflight_actions``.
+<action>`` and does not fail. The actions are listed in ``sagemaker_openai.preflight.actions``.
 """
 
 from sagemaker_openai.preflight.report import Finding, Report, Status

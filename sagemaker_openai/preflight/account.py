@@ -7,7 +7,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from sagemaker_openai import images
+from sagemaker_openai.catalog import images
 from sagemaker_openai.config import InferenceComponentConfig, KitConfig, SingleModelConfig
 from sagemaker_openai.preflight.report import Context, Finding, error_code, info, needs, ok, problem
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from sagemaker_openai.naming.tags import EXPIRES_AT_FORMAT
 from sagemaker_openai.preflight.report import Context, Finding, ok, problem
-from sagemaker_openai.tags import EXPIRES_AT_FORMAT
 
 EXPIRES_AT_OUTPUT = "ExpiresAt"
 # An endpoint create takes about 10 minutes; a schedule that fires before it ends deletes a half-made stack.

@@ -20,9 +20,9 @@ from typing import Any
 
 import httpx
 
+from sagemaker_openai.catalog.vllm_catalog import catalog_versions, load_catalog
 from sagemaker_openai.config import ModelSpec
 from sagemaker_openai.preflight.report import Context, Finding, Skipped, needs, ok, problem, skipped
-from sagemaker_openai.vllm_catalog import catalog_versions, load_catalog
 
 # vLLM's escape hatch: with it set, a longer max_model_len is only a warning.
 _ALLOW_LONG = "VLLM_ALLOW_LONG_MAX_MODEL_LEN"

@@ -6,7 +6,7 @@ import json
 from decimal import Decimal
 from typing import Any
 
-from sagemaker_openai.cost import instance_hours, usd
+from sagemaker_openai.catalog.cost import instance_hours, usd
 from sagemaker_openai.preflight.report import Context, Finding, info, needs
 
 # The Price List API answers in a few regions only; us-east-1 serves every region's prices.

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from botocore.exceptions import ClientError
 
-from sagemaker_openai.client.staging import MANIFEST_NAME, Manifest
 from sagemaker_openai.config import ModelSpec
+from sagemaker_openai.operations.staging import MANIFEST_NAME, Manifest
 from sagemaker_openai.preflight.report import (
     Context,
     Finding,

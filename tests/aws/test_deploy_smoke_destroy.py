@@ -86,7 +86,7 @@ def _call_every_url(outputs: Path) -> None:
 def _left_of(stack_name: str, region: str) -> list[str]:
     import boto3
 
-    from sagemaker_openai.client.leftovers import find_leftovers
+    from sagemaker_openai.operations.leftovers import find_leftovers
 
     return [f"{i.kind} {i.name}" for i in find_leftovers(boto3.Session(), region) if i.stack == stack_name]
 

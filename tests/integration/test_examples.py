@@ -212,7 +212,7 @@ def test_example_runs_against_a_deployed_stack(capsys: pytest.CaptureFixture[str
 @pytest.mark.aws
 @LIVE
 def test_smoke_passes_on_a_deployed_stack(capsys: pytest.CaptureFixture[str]) -> None:
-    from sagemaker_openai.client.cli import main
+    from sagemaker_openai.cli.main import main
 
     outputs_file, *stack = _deployed_stack_arguments(pick_model=False)
     assert main(["smoke", "--outputs-file", outputs_file, *stack, "--wait-for-capacity", "900"]) == 0

@@ -61,7 +61,7 @@ def _environment(home: Path) -> dict[str, str]:
 def _start(arguments: list[str], env: Mapping[str, str], prefix: str) -> tuple[subprocess.Popen[str], str]:
     """Start a `sagemaker-openai` command; return it and the URL ending its first line (bounded wait)."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "sagemaker_openai.client", *arguments],
+        [sys.executable, "-m", "sagemaker_openai.cli", *arguments],
         env=dict(env),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -9,11 +9,11 @@ import pytest
 import yaml
 from aws_cdk import aws_sagemaker as sagemaker
 
+from sagemaker_openai.catalog.vllm_catalog import catalog_versions, load_catalog
 from sagemaker_openai.config import VllmSettings, load_config, parse_config
 from sagemaker_openai.config.secret_names import is_secret_name
 from sagemaker_openai.constructs.nag_rules import SageMakerOpenAIChecks
 from sagemaker_openai.errors import ConfigError
-from sagemaker_openai.vllm_catalog import catalog_versions, load_catalog
 from tests.conftest import CONFIG_DIR, load_yaml
 
 EXTRA_ARGS_FIX = (

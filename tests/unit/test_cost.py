@@ -5,8 +5,8 @@ from decimal import Decimal
 
 import pytest
 
+from sagemaker_openai.catalog.cost import DatedPrice, describe_cost, instance_hours
 from sagemaker_openai.config import parse_config
-from sagemaker_openai.cost import DatedPrice, describe_cost, instance_hours
 
 SOURCE = "AWS Price List API (test row)"
 

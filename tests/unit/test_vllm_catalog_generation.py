@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from sagemaker_openai import images
-from sagemaker_openai.vllm_catalog import CATALOG_DIR, catalog_path, catalog_versions, load_catalog
+from sagemaker_openai.catalog import images
+from sagemaker_openai.catalog.vllm_catalog import CATALOG_DIR, catalog_path, catalog_versions, load_catalog
 from scripts.vllm_catalog import REVIEWED_UNEXTRACTED, dump, max_len_rules, read_sums, start_up_checks
 from scripts.vllm_introspect import converter
 

@@ -4,10 +4,11 @@ import re
 
 import pytest
 
-from sagemaker_openai import images, naming
+from sagemaker_openai import naming
+from sagemaker_openai.catalog import images
+from sagemaker_openai.catalog.vllm_env import container_environment, vllm_flag_variable
 from sagemaker_openai.config import ModelSpec
 from sagemaker_openai.errors import ConfigError
-from sagemaker_openai.vllm_env import container_environment, vllm_flag_variable
 
 
 def test_false_turns_a_default_on_flag_off_with_its_negative_form() -> None:

@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
-from sagemaker_openai import images
+from sagemaker_openai.catalog import images
+from sagemaker_openai.catalog.vllm_catalog import Catalog, Flag, catalog_path, catalog_versions, load_catalog
+from sagemaker_openai.catalog.vllm_env import container_environment
+from sagemaker_openai.catalog.vllm_flags import UserFlag, check_flags, splits_arrays
 from sagemaker_openai.config import ModelSpec, VllmSettings, collect_warnings, parse_config
 from sagemaker_openai.errors import ConfigError
-from sagemaker_openai.vllm_catalog import Catalog, Flag, catalog_path, catalog_versions, load_catalog
-from sagemaker_openai.vllm_env import container_environment
-from sagemaker_openai.vllm_flags import UserFlag, check_flags, splits_arrays
 from scripts.vllm_catalog import check_plausible, dump, read_lock, start_up_pairings
 from tests.conftest import CONFIG_DIR, ROOT, load_yaml
 
@@ -283,7 +283,7 @@ def test_an_image_without_a_catalog_is_accepted_with_one_warning() -> None:
 
 @pytest.fixture
 def without_catalogs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setattr("sagemaker_openai.vllm_catalog.CATALOG_DIR", tmp_path)
+    monkeypatch.setattr("sagemaker_openai.catalog.vllm_catalog.CATALOG_DIR", tmp_path)
     load_catalog.cache_clear()
     yield
     load_catalog.cache_clear()
@@ -301,7 +301,7 @@ def test_a_dlc_version_without_a_catalog_warns_that_its_flags_are_unchecked() ->
 def test_a_catalog_of_another_format_or_release_is_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("sagemaker_openai.vllm_catalog.CATALOG_DIR", tmp_path)
+    monkeypatch.setattr("sagemaker_openai.catalog.vllm_catalog.CATALOG_DIR", tmp_path)
     (tmp_path / "vllm-9.9.9.json").write_text(json.dumps({"format": 2, "vllm": "9.9.8"}))
     load_catalog.cache_clear()
     try:

@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
+from sagemaker_openai.catalog.vllm_catalog import load_catalog
+from sagemaker_openai.catalog.vllm_env import container_environment
+from sagemaker_openai.catalog.vllm_values import convert, human_readable_int
 from sagemaker_openai.config import parse_config
 from sagemaker_openai.errors import ConfigError
-from sagemaker_openai.vllm_catalog import load_catalog
-from sagemaker_openai.vllm_env import container_environment
-from sagemaker_openai.vllm_values import convert, human_readable_int
 from tests.conftest import CONFIG_DIR, ROOT, load_yaml
 
 QWEN3_4B = load_yaml(CONFIG_DIR / "qwen3-4b.yaml")

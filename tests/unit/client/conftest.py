@@ -10,13 +10,13 @@ import pytest
 
 from sagemaker_openai.client.auth import BearerTokenAuth
 from sagemaker_openai.client.credentials import SessionCredentials
-from sagemaker_openai.client.local_runtime import (
+from sagemaker_openai.servers.local_runtime import (
     EndpointLayout,
     LocalRuntimeServer,
     RuntimeSettings,
     TokenVerifier,
 )
-from sagemaker_openai.client.local_runtime.upstream import Upstream
+from sagemaker_openai.servers.local_runtime.upstream import Upstream
 
 from .helpers import FAKE_ACCESS_KEY, FAKE_SECRET_KEY, REGION, CountingTokenFactory
 

@@ -170,7 +170,7 @@ def start_local_runtime(
 ) -> tuple[subprocess.Popen[str], str]:
     """Start `sagemaker-openai local-runtime --port 0 ...`; return the process and its http origin."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "sagemaker_openai.client", "local-runtime", "--port", "0", *arguments],
+        [sys.executable, "-m", "sagemaker_openai.cli", "local-runtime", "--port", "0", *arguments],
         env=None if env is None else dict(env),
         stdout=subprocess.PIPE,
         stderr=stderr,

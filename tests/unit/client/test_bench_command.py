@@ -17,21 +17,21 @@ from typing import Any, cast
 import pytest
 from botocore.stub import Stubber
 
-from sagemaker_openai.client.bench.cost import (
+from sagemaker_openai.cli._context import CliContext
+from sagemaker_openai.cli.main import build_parser, run
+from sagemaker_openai.operations.bench.cost import (
     Deployment,
     HourlyPrice,
     describe_deployment,
     list_price,
     usd_per_million_output_tokens,
 )
-from sagemaker_openai.client.bench.measure import ClientLoad, LevelResult, RequestRecord, percentile
-from sagemaker_openai.client.bench.prompts import JsonlRequests, SyntheticPrompts
-from sagemaker_openai.client.bench.report import BenchRun
-from sagemaker_openai.client.bench.settings import BenchSettingsError, LoadLevel, Slo, Spread
-from sagemaker_openai.client.cli import build_parser, run
-from sagemaker_openai.client.commands._context import CliContext
-from sagemaker_openai.client.local_runtime import EndpointLayout, LocalRuntimeServer, RuntimeSettings
+from sagemaker_openai.operations.bench.measure import ClientLoad, LevelResult, RequestRecord, percentile
+from sagemaker_openai.operations.bench.prompts import JsonlRequests, SyntheticPrompts
+from sagemaker_openai.operations.bench.report import BenchRun
+from sagemaker_openai.operations.bench.settings import BenchSettingsError, LoadLevel, Slo, Spread
 from sagemaker_openai.preflight.pricing import hosting_hourly_price
+from sagemaker_openai.servers.local_runtime import EndpointLayout, LocalRuntimeServer, RuntimeSettings
 
 from .conftest import RuntimeFactory
 from .helpers import REGION, StubbedSession, aws_client, client_config, write_outputs_file

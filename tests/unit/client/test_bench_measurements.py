@@ -14,14 +14,14 @@ from typing import Any
 
 import pytest
 
-from sagemaker_openai.client.bench.measure import LevelResult
-from sagemaker_openai.client.bench.prompts import RequestSpec, SyntheticPrompts
-from sagemaker_openai.client.bench.report import BenchRun, conclusions
-from sagemaker_openai.client.bench.runner import Plan, run_plan
-from sagemaker_openai.client.bench.settings import LoadLevel, Slo, Spread, Stop
-from sagemaker_openai.client.bench.stream import StreamSender
 from sagemaker_openai.client.factories import async_connection_pool, async_openai_client
-from sagemaker_openai.client.local_runtime import EndpointLayout, LocalRuntimeServer, RuntimeSettings
+from sagemaker_openai.operations.bench.measure import LevelResult
+from sagemaker_openai.operations.bench.prompts import RequestSpec, SyntheticPrompts
+from sagemaker_openai.operations.bench.report import BenchRun, conclusions
+from sagemaker_openai.operations.bench.runner import Plan, run_plan
+from sagemaker_openai.operations.bench.settings import LoadLevel, Slo, Spread, Stop
+from sagemaker_openai.operations.bench.stream import StreamSender
+from sagemaker_openai.servers.local_runtime import EndpointLayout, LocalRuntimeServer, RuntimeSettings
 
 TOKEN_DELAY = 0.02
 FIRST_TOKEN_DELAY = 0.1

@@ -15,11 +15,11 @@ import httpx
 import pytest
 from botocore.stub import Stubber
 
+from sagemaker_openai.cli._context import CliContext, default_session
+from sagemaker_openai.cli.main import run
 from sagemaker_openai.client.auth import sagemaker_generate_token
-from sagemaker_openai.client.cli import run
-from sagemaker_openai.client.commands._context import CliContext, default_session
-from sagemaker_openai.client.local_runtime import EndpointLayout, LocalRuntimeServer, RuntimeSettings
 from sagemaker_openai.client.token_format import decode_token
+from sagemaker_openai.servers.local_runtime import EndpointLayout, LocalRuntimeServer, RuntimeSettings
 
 from .conftest import RuntimeFactory
 from .helpers import (
@@ -597,7 +597,7 @@ def test_local_runtime_argument_errors(
 def test_local_runtime_without_the_server_libraries_says_what_to_install(
     cli: Cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for module in ("sagemaker_openai.client.local_runtime.server", "sagemaker_openai.client.serving"):
+    for module in ("sagemaker_openai.servers.local_runtime.server", "sagemaker_openai.servers.serving"):
         monkeypatch.delitem(sys.modules, module, raising=False)
     monkeypatch.setitem(sys.modules, "uvicorn", None)
     assert cli("local-runtime", "--endpoint", "ep", "--no-auth", "--port", "0").error == (
@@ -640,7 +640,7 @@ def test_unexpected_failures_are_one_line_and_debug_shows_where(cli: Cli, tmp_pa
 def test_botocore_errors_are_described() -> None:
     from botocore.exceptions import NoCredentialsError, NoRegionError
 
-    from sagemaker_openai.client.commands._errors import describe_error
+    from sagemaker_openai.cli._errors import describe_error
 
     assert describe_error(NoRegionError()) == "no AWS region: pass --region or set AWS_DEFAULT_REGION"
     assert describe_error(NoCredentialsError()).startswith("no AWS credentials found")

@@ -79,9 +79,9 @@ def test_without_the_proxy_extra_the_error_says_what_to_install(
     cli: Cli, outputs: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for module in (
-        "sagemaker_openai.client.proxy.app",
-        "sagemaker_openai.client.proxy.server",
-        "sagemaker_openai.client.serving",
+        "sagemaker_openai.servers.proxy.app",
+        "sagemaker_openai.servers.proxy.server",
+        "sagemaker_openai.servers.serving",
     ):
         monkeypatch.delitem(sys.modules, module, raising=False)
     monkeypatch.setitem(sys.modules, "uvicorn", None)

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from sagemaker_openai.client.local_runtime.completions import InvalidRequest, Reply, reply_to, stream_chunks
+from sagemaker_openai.servers.local_runtime.completions import InvalidRequest, Reply, reply_to, stream_chunks
 
 ADD_TOOL = {
     "type": "function",

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from botocore.stub import Stubber
 
-from sagemaker_openai.client.control_plane import check_endpoint_ready, read_stack_outputs
 from sagemaker_openai.client.errors import EndpointNotReadyError, StackOutputsError
 from sagemaker_openai.client.urls import RuntimeUrl
+from sagemaker_openai.operations.control_plane import check_endpoint_ready, read_stack_outputs
 
 from .helpers import REGION, StubbedSession, aws_client, client_config
 

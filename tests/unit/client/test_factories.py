@@ -14,13 +14,13 @@ from sagemaker_openai.client.auth import sagemaker_generate_token
 from sagemaker_openai.client.credentials import SessionCredentials
 from sagemaker_openai.client.errors import RegionError
 from sagemaker_openai.client.factories import API_KEY_PLACEHOLDER, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
-from sagemaker_openai.client.local_runtime import (
+from sagemaker_openai.client.stack_outputs import StackOutputs
+from sagemaker_openai.servers.local_runtime import (
     EndpointLayout,
     LocalRuntimeServer,
     RuntimeSettings,
     TokenVerifier,
 )
-from sagemaker_openai.client.stack_outputs import StackOutputs
 
 from .conftest import RuntimeFactory
 from .helpers import REGION, CountingTokenFactory, client_config

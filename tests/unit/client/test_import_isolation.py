@@ -14,7 +14,7 @@ FORBIDDEN_ROOTS |= {"matplotlib", "numpy"}
 # The server stack of the proxy and local-runtime loads only when a server starts.
 SERVER_ROOTS = {"starlette", "uvicorn", "aiohttp", "httptools", "uvloop"}
 FORBIDDEN_MODULES = {"sagemaker_openai.config", "sagemaker_openai.constructs", "stacks"}
-FORBIDDEN_MODULES |= {"boto3.s3.transfer", "s3transfer.manager", "sagemaker_openai.client.staging.hub"}
+FORBIDDEN_MODULES |= {"boto3.s3.transfer", "s3transfer.manager", "sagemaker_openai.operations.staging.hub"}
 
 
 def _loaded_after(statement: str) -> list[str]:
@@ -33,16 +33,33 @@ def _forbidden(modules: list[str], allowed_roots: frozenset[str] = frozenset()) 
     ]
 
 
-def test_importing_the_client_and_its_cli_loads_no_cdk_and_no_heavy_sdk() -> None:
+# The client library is what an application imports: it never pulls in the servers, the operator tools
+# or the CLI.
+NOT_THE_CLIENT = ("sagemaker_openai.servers", "sagemaker_openai.operations", "sagemaker_openai.cli")
+
+
+def test_importing_the_client_loads_no_cdk_no_server_and_none_of_the_other_packages() -> None:
     modules = _loaded_after(
         "import sagemaker_openai.client\n"
-        "from sagemaker_openai.client import BearerTokenAuth, resolve_region\n"
-        "import sagemaker_openai.client.cli\n"
-        "import sagemaker_openai.client.commands.bench\nimport sagemaker_openai.client.bench.command\n"
-        "import sagemaker_openai.client.proxy.routes\n"
-        "from sagemaker_openai.client.local_runtime import EndpointLayout, RuntimeSettings, TokenVerifier"
+        "from sagemaker_openai.client import BearerTokenAuth, StackOutputs, resolve_region\n"
+        "import sagemaker_openai.client.auth, sagemaker_openai.client.stack_outputs\n"
+        "import sagemaker_openai.client.urls, sagemaker_openai.client.token_format"
     )
     assert "sagemaker_openai.client.auth" in modules
+    assert _forbidden(modules) == []
+    assert [
+        name for name in modules if any(name == p or name.startswith(f"{p}.") for p in NOT_THE_CLIENT)
+    ] == []
+
+
+def test_importing_the_cli_and_its_commands_loads_no_cdk_and_no_heavy_sdk() -> None:
+    modules = _loaded_after(
+        "import sagemaker_openai.cli.main\n"
+        "import sagemaker_openai.cli.bench\nimport sagemaker_openai.operations.bench.command\n"
+        "import sagemaker_openai.servers.proxy.routes\n"
+        "from sagemaker_openai.servers.local_runtime import EndpointLayout, RuntimeSettings, TokenVerifier"
+    )
+    assert {"sagemaker_openai.cli.proxy", "sagemaker_openai.cli.stage_weights"} <= set(modules)
     assert _forbidden(modules) == []
 
 
@@ -54,9 +71,11 @@ def test_the_factories_load_the_openai_sdk_but_not_sagemaker_core() -> None:
 
 def test_the_servers_load_their_server_stack_but_not_the_sdks() -> None:
     modules = _loaded_after(
-        "import sagemaker_openai.client.proxy.app\nimport sagemaker_openai.client.proxy.server\n"
-        "from sagemaker_openai.client.local_runtime import LocalRuntimeServer"
+        "import sagemaker_openai.servers.proxy.app\nimport sagemaker_openai.servers.proxy.server\n"
+        "from sagemaker_openai.servers.local_runtime import LocalRuntimeServer"
     )
     # The proxy's client to SageMaker (aiohttp) loads with its app; uvicorn loads httptools when it serves.
-    assert {"starlette", "uvicorn", "aiohttp", "sagemaker_openai.client.local_runtime.server"} <= set(modules)
+    assert {"starlette", "uvicorn", "aiohttp", "sagemaker_openai.servers.local_runtime.server"} <= set(
+        modules
+    )
     assert _forbidden(modules, allowed_roots=frozenset(SERVER_ROOTS)) == []

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from botocore.stub import Stubber
 
-from sagemaker_openai.client.cli import run
-from sagemaker_openai.client.commands._context import CliContext
-from sagemaker_openai.client.leftovers import TAGGED_TYPES, Leftover, find_leftovers
+from sagemaker_openai.cli._context import CliContext
+from sagemaker_openai.cli.main import run
+from sagemaker_openai.operations.leftovers import TAGGED_TYPES, Leftover, find_leftovers
 
 from .helpers import REGION, StubbedSession, aws_client
 
@@ -213,7 +213,7 @@ def _cli(aws: Aws, *argv: str) -> tuple[int, str, str]:
 
 def test_the_table_and_exit_status_1(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> None:
     _scenario(aws)
-    monkeypatch.setattr("sagemaker_openai.client.leftovers.datetime", _FrozenDatetime)
+    monkeypatch.setattr("sagemaker_openai.operations.leftovers.datetime", _FrozenDatetime)
     code, out, err = _cli(aws)
     assert (code, err) == (1, "")
     lines = out.splitlines()
@@ -225,7 +225,7 @@ def test_the_table_and_exit_status_1(aws: Aws, monkeypatch: pytest.MonkeyPatch) 
 
 def test_json_for_scripts(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> None:
     _scenario(aws)
-    monkeypatch.setattr("sagemaker_openai.client.leftovers.datetime", _FrozenDatetime)
+    monkeypatch.setattr("sagemaker_openai.operations.leftovers.datetime", _FrozenDatetime)
     code, out, _ = _cli(aws, "--json")
     document = json.loads(out)
     assert code == 1

@@ -20,13 +20,13 @@ import openai
 import pytest
 from botocore.credentials import CredentialProvider, Credentials
 
+from sagemaker_openai.cli._context import CliContext
+from sagemaker_openai.cli.main import run
 from sagemaker_openai.client import openai_client
 from sagemaker_openai.client.auth import BearerTokenAuth, sagemaker_generate_token
-from sagemaker_openai.client.cli import run
-from sagemaker_openai.client.commands._context import CliContext
 from sagemaker_openai.client.credentials import SessionCredentials
-from sagemaker_openai.client.local_runtime import LocalRuntimeServer, TokenVerifier
-from sagemaker_openai.client.local_runtime.upstream import Upstream
+from sagemaker_openai.servers.local_runtime import LocalRuntimeServer, TokenVerifier
+from sagemaker_openai.servers.local_runtime.upstream import Upstream
 
 from .conftest import RuntimeFactory
 from .helpers import REGION

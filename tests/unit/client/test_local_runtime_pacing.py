@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from sagemaker_openai.client.cli import run
-from sagemaker_openai.client.commands._context import CliContext
-from sagemaker_openai.client.local_runtime.completions import StreamPacer, reply_to, stream_chunks
+from sagemaker_openai.cli._context import CliContext
+from sagemaker_openai.cli.main import run
+from sagemaker_openai.servers.local_runtime.completions import StreamPacer, reply_to, stream_chunks
 
 
 def _chunks(words: str, *, usage: bool = True) -> list[dict[str, Any]]:

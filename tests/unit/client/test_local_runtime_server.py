@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from sagemaker_openai.client.auth import BearerTokenAuth
-from sagemaker_openai.client.local_runtime.upstream import Upstream
+from sagemaker_openai.servers.local_runtime.upstream import Upstream
 
 from .conftest import RuntimeFactory
 from .helpers import REGION

@@ -25,10 +25,10 @@ from botocore.credentials import Credentials
 
 from sagemaker_openai.client.auth import BearerTokenAuth
 from sagemaker_openai.client.credentials import SessionCredentials
-from sagemaker_openai.client.local_runtime import TokenVerifier
 from sagemaker_openai.client.log_safety import protect_library_loggers
 from sagemaker_openai.client.redaction import redact
 from sagemaker_openai.client.token_format import decode_token
+from sagemaker_openai.servers.local_runtime import TokenVerifier
 
 from .conftest import RuntimeFactory
 from .helpers import FAKE_ACCESS_KEY, FAKE_SECRET_KEY, REGION, aws_client_with
@@ -70,7 +70,7 @@ def test_debug_token_command_keeps_secrets_off_stderr(tmp_path: Path) -> None:
     token_file = tmp_path / "token.txt"
     with token_file.open("w") as stdout:
         completed = subprocess.run(
-            [sys.executable, "-m", "sagemaker_openai.client", "--debug", "token", "--region", REGION],
+            [sys.executable, "-m", "sagemaker_openai.cli", "--debug", "token", "--region", REGION],
             env=env,
             stdout=stdout,
             stderr=subprocess.PIPE,

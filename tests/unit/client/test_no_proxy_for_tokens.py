@@ -20,7 +20,7 @@ import pytest
 
 from sagemaker_openai.client import BearerTokenAuth, async_openai_client, openai_client
 from sagemaker_openai.client.factories import connection_pool
-from sagemaker_openai.client.local_runtime.upstream import Upstream
+from sagemaker_openai.servers.local_runtime.upstream import Upstream
 
 from .conftest import RuntimeFactory
 from .helpers import REGION
@@ -140,7 +140,7 @@ def test_cli_commands_that_send_a_token_reach_loopback_directly(
 ) -> None:
     arguments = [command[0], "--base-url", _base_url(local_runtime), "--region", REGION, *command[1:]]
     completed = subprocess.run(
-        [sys.executable, "-m", "sagemaker_openai.client", *arguments],
+        [sys.executable, "-m", "sagemaker_openai.cli", *arguments],
         env=dict(os.environ),
         capture_output=True,
         text=True,

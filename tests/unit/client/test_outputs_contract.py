@@ -21,7 +21,7 @@ from sagemaker_openai.client import StackOutputs, openai_client
 from sagemaker_openai.client.auth import BearerTokenAuth
 from sagemaker_openai.client.credentials import SessionCredentials
 from sagemaker_openai.client.factories import connection_pool
-from sagemaker_openai.client.local_runtime import TokenVerifier
+from sagemaker_openai.servers.local_runtime import TokenVerifier
 from tests.conftest import (
     CHINA,
     COMMERCIAL,

@@ -17,16 +17,16 @@ from botocore.credentials import Credentials
 
 from sagemaker_openai.client.auth import BearerTokenAuth
 from sagemaker_openai.client.credentials import SessionCredentials
-from sagemaker_openai.client.local_runtime import (
+from sagemaker_openai.client.token_format import TOKEN_PREFIX
+from sagemaker_openai.servers.local_runtime import (
     EndpointLayout,
     LocalRuntimeServer,
     RuntimeSettings,
     TokenVerifier,
 )
-from sagemaker_openai.client.proxy.app import MAX_BODY_BYTES, ProxySettings, build_app
-from sagemaker_openai.client.proxy.routes import ModelRoutes, Route
-from sagemaker_openai.client.proxy.server import ProxyServer
-from sagemaker_openai.client.token_format import TOKEN_PREFIX
+from sagemaker_openai.servers.proxy.app import MAX_BODY_BYTES, ProxySettings, build_app
+from sagemaker_openai.servers.proxy.routes import ModelRoutes, Route
+from sagemaker_openai.servers.proxy.server import ProxyServer
 
 from .helpers import FAKE_ACCESS_KEY, FAKE_SECRET_KEY, REGION
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from sagemaker_openai.client.proxy.routes import ModelRoutes, Route, RouteNotFound
 from sagemaker_openai.client.stack_outputs import StackOutputs
+from sagemaker_openai.servers.proxy.routes import ModelRoutes, Route, RouteNotFound
 
 from .helpers import client_config, write_outputs_file
 

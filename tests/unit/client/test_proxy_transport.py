@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from sagemaker_openai.client.proxy.transport import AiohttpTransport, environment_proxy, proxy_transport
+from sagemaker_openai.servers.proxy.transport import AiohttpTransport, environment_proxy, proxy_transport
 
 T = TypeVar("T")
 OK_EMPTY = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"

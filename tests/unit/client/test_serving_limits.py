@@ -1,4 +1,4 @@
-"""What both servers, the proxy and local-runtime, hold every connection to (sagemaker_openai.client.serving):
+"""What both servers, the proxy and local-runtime, hold every connection to (servers.serving):
 a slow body is answered 408 at the read deadline, a request past the connection limit is refused at once,
 hundreds of idle or half-sent connections do not keep a normal request waiting, and running out of file
 descriptors is said once on stderr. Loopback only, with short deadlines and bounded loops."""
@@ -20,10 +20,10 @@ import pytest
 from botocore.credentials import Credentials
 
 from sagemaker_openai.client.auth import BearerTokenAuth
-from sagemaker_openai.client.local_runtime import EndpointLayout, LocalRuntimeServer, RuntimeSettings
-from sagemaker_openai.client.proxy.app import ProxySettings, build_app
-from sagemaker_openai.client.proxy.routes import ModelRoutes, Route
-from sagemaker_openai.client.proxy.server import ProxyServer
+from sagemaker_openai.servers.local_runtime import EndpointLayout, LocalRuntimeServer, RuntimeSettings
+from sagemaker_openai.servers.proxy.app import ProxySettings, build_app
+from sagemaker_openai.servers.proxy.routes import ModelRoutes, Route
+from sagemaker_openai.servers.proxy.server import ProxyServer
 
 from .helpers import FAKE_ACCESS_KEY, FAKE_SECRET_KEY, REGION
 

@@ -11,13 +11,16 @@ from collections.abc import Iterator
 
 import pydantic
 
+import sagemaker_openai.cli
 import sagemaker_openai.client
 import sagemaker_openai.config
+import sagemaker_openai.operations
+import sagemaker_openai.servers
 from sagemaker_openai.client.credentials import CredentialSnapshot
-from sagemaker_openai.client.local_runtime import EndpointLayout, RuntimeSettings
-from sagemaker_openai.client.local_runtime.upstream import Upstream
-from sagemaker_openai.client.proxy.app import ProxySettings
 from sagemaker_openai.client.token_cache import CachedToken, MintedToken
+from sagemaker_openai.servers.local_runtime import EndpointLayout, RuntimeSettings
+from sagemaker_openai.servers.local_runtime.upstream import Upstream
+from sagemaker_openai.servers.proxy.app import ProxySettings
 
 SECRET = "s3cret-0123456789abcdef"
 # Field names that hold a credential (not "key", a model's key, nor access_key, an access key ID).
@@ -25,7 +28,13 @@ _SECRET_FIELD = re.compile(r"(^|_)(api_key|secret_key|secret|password|token)$")
 
 
 def _classes() -> Iterator[type]:
-    for package in (sagemaker_openai.client, sagemaker_openai.config):
+    packages = (
+        sagemaker_openai.client,
+        sagemaker_openai.servers,
+        sagemaker_openai.operations,
+        sagemaker_openai.cli,
+    )
+    for package in (*packages, sagemaker_openai.config):
         for module_info in pkgutil.walk_packages(package.__path__, f"{package.__name__}."):
             if module_info.name.endswith(".__main__"):  # running it is the CLI
                 continue

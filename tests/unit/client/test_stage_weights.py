@@ -16,11 +16,11 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from sagemaker_openai.client.cli import run
-from sagemaker_openai.client.commands._context import CliContext
-from sagemaker_openai.client.staging import MANIFEST_NAME, Manifest, StagingError, select_files
-from sagemaker_openai.client.staging import hub as staging_hub
-from sagemaker_openai.client.staging import s3 as staging_s3
+from sagemaker_openai.cli._context import CliContext
+from sagemaker_openai.cli.main import run
+from sagemaker_openai.operations.staging import MANIFEST_NAME, Manifest, StagingError, select_files
+from sagemaker_openai.operations.staging import hub as staging_hub
+from sagemaker_openai.operations.staging import s3 as staging_s3
 
 from .helpers import REGION, StubbedSession, aws_client
 

@@ -11,10 +11,10 @@ import botocore.loaders
 import httpx
 import pytest
 
+from sagemaker_openai.cli._context import CliContext
+from sagemaker_openai.cli.main import run
 from sagemaker_openai.client import StackOutputs, openai_client
 from sagemaker_openai.client.auth import BearerTokenAuth
-from sagemaker_openai.client.cli import run
-from sagemaker_openai.client.commands._context import CliContext
 from sagemaker_openai.client.destinations import (
     UntrustedHostError,
     check_token_destination,

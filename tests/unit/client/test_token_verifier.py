@@ -10,8 +10,8 @@ from botocore.credentials import Credentials
 
 from sagemaker_openai.client.auth import BearerTokenAuth
 from sagemaker_openai.client.credentials import CredentialSnapshot, SessionCredentials
-from sagemaker_openai.client.local_runtime.token_verifier import TokenRejected, TokenVerifier
 from sagemaker_openai.client.token_format import decode_token
+from sagemaker_openai.servers.local_runtime.token_verifier import TokenRejected, TokenVerifier
 
 from .helpers import FAKE_ACCESS_KEY, FAKE_SECRET_KEY, REGION, presigned_token
 

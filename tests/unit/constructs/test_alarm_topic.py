@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from sagemaker_openai.config import parse_config
-from sagemaker_openai.constructs.monitoring import alarm_name_prefixes
+from sagemaker_openai.constructs.alarm_sources import alarm_name_prefixes
 from sagemaker_openai.naming import inference_component_name
 from stacks import NOBODY_NOTIFIED, synth_warnings
 from tests.conftest import CONFIG_DIR, Synthesized, load_yaml, resolve

@@ -10,7 +10,7 @@ import pytest
 
 from sagemaker_openai.constructs.ci_access import DENIED_ROLE_ACTIONS, WEIGHTS_READ_ACTIONS
 from sagemaker_openai.errors import ConfigError
-from sagemaker_openai.preflight_actions import LEFTOVERS_READ_ACTIONS, PREFLIGHT_READ_ACTIONS
+from sagemaker_openai.preflight.actions import LEFTOVERS_READ_ACTIONS, PREFLIGHT_READ_ACTIONS
 from stacks.ci_access_stack import ci_access_props, ci_access_stack_name
 from tests.conftest import (
     CONFIG_DIR,

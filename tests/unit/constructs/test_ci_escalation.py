@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from sagemaker_openai.constructs.ci_access import KIT_IAM_PATH, ROLE_WRITE_ACTIONS
-from sagemaker_openai.tags import KIT_TAG
+from sagemaker_openai.naming.tags import KIT_TAG
 from tests.conftest import (
     COMMERCIAL,
     CONFIG_DIR,

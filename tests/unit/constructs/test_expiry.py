@@ -9,7 +9,7 @@ import pytest
 
 from sagemaker_openai.constructs.expiry import expires_at, parse_expires_in_hours
 from sagemaker_openai.errors import ConfigError
-from sagemaker_openai.tags import EXPIRES_AT_TAG, KIT_TAG
+from sagemaker_openai.naming.tags import EXPIRES_AT_TAG, KIT_TAG
 from tests.conftest import CONFIG_DIR, EXPIRY_NOW, Scans, Synthesized, load_yaml, resolve
 
 Synth = Callable[[dict[str, Any]], Synthesized]

@@ -11,8 +11,8 @@ import pytest
 
 from sagemaker_openai.config import parse_config
 from sagemaker_openai.preflight import Fatal, Report, identify, run_checks
+from sagemaker_openai.preflight.actions import PREFLIGHT_READ_ACTIONS
 from sagemaker_openai.preflight.logs import stack_log_groups
-from sagemaker_openai.preflight_actions import PREFLIGHT_READ_ACTIONS
 from tests.conftest import CONFIG_DIR, FIXTURES, Synthesized, load_yaml
 from tests.unit.client.helpers import StubbedSession
 
