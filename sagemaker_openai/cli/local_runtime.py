@@ -7,16 +7,13 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from sagemaker_openai.cli._context import CliContext
+from sagemaker_openai.cli._server_limits import add_server_limit_arguments
 from sagemaker_openai.cli._targets import UsageError, add_aws_arguments
 from sagemaker_openai.client.credentials import SessionCredentials
 from sagemaker_openai.client.errors import SageMakerOpenAIError, server_libraries_missing
 from sagemaker_openai.client.region import resolve_region
 from sagemaker_openai.servers.local_runtime.routes import EndpointLayout
-from sagemaker_openai.servers.local_runtime.settings import (
-    DEFAULT_MAX_CONNECTIONS,
-    DEFAULT_READ_TIMEOUT,
-    RuntimeSettings,
-)
+from sagemaker_openai.servers.local_runtime.settings import RuntimeSettings
 from sagemaker_openai.servers.local_runtime.token_verifier import TokenVerifier
 from sagemaker_openai.servers.serving_limits import check_limits
 
@@ -64,22 +61,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         help="answer every token refusal with this status (default: 401, or 403 for a token not accepted); "
         "AWS documents none for this route, so clients should handle each",
     )
-    parser.add_argument(
-        "--read-timeout",
-        type=float,
-        default=DEFAULT_READ_TIMEOUT,
-        metavar="SECONDS",
-        help=f"answer 408 and close when a request's body has not fully arrived this long after its head, "
-        f"and close kept-alive connections idle this long (default {DEFAULT_READ_TIMEOUT:g})",
-    )
-    parser.add_argument(
-        "--max-connections",
-        type=int,
-        default=DEFAULT_MAX_CONNECTIONS,
-        metavar="N",
-        help=f"connections served at once; a request on one more is answered 503 "
-        f"(default {DEFAULT_MAX_CONNECTIONS})",
-    )
+    add_server_limit_arguments(parser, read_timeout_closes_idle=True)
     parser.add_argument(
         "--served-model-name",
         metavar="NAME",

@@ -7,6 +7,7 @@ import os
 from typing import Any
 
 from sagemaker_openai.cli._context import CliContext
+from sagemaker_openai.cli._server_limits import add_server_limit_arguments
 from sagemaker_openai.cli._targets import (
     UsageError,
     add_stack_arguments,
@@ -18,8 +19,6 @@ from sagemaker_openai.client.destinations import is_loopback
 from sagemaker_openai.client.errors import SageMakerOpenAIError, server_libraries_missing
 from sagemaker_openai.servers.proxy.routes import ModelRoutes
 from sagemaker_openai.servers.serving_limits import (
-    DEFAULT_MAX_CONNECTIONS,
-    DEFAULT_READ_TIMEOUT,
     check_limits,
 )
 
@@ -63,22 +62,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         metavar="SECONDS",
         help="per-read timeout towards SageMaker (default 70)",
     )
-    parser.add_argument(
-        "--read-timeout",
-        type=float,
-        default=DEFAULT_READ_TIMEOUT,
-        metavar="SECONDS",
-        help=f"answer 408 and close when a request's body has not fully arrived this long after its head "
-        f"(default {DEFAULT_READ_TIMEOUT:g})",
-    )
-    parser.add_argument(
-        "--max-connections",
-        type=int,
-        default=DEFAULT_MAX_CONNECTIONS,
-        metavar="N",
-        help=f"connections served at once; a request on one more is answered 503 "
-        f"(default {DEFAULT_MAX_CONNECTIONS})",
-    )
+    add_server_limit_arguments(parser, read_timeout_closes_idle=False)
     parser.set_defaults(handler=run)
 
 
