@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 
-from aws_cdk import ArnFormat, Aws, Stack
+from aws_cdk import Aws, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from sagemaker_openai.catalog import images
 from sagemaker_openai.constructs._nag import AWS_SOLUTIONS, KIT, acknowledge, finding_resource
+from sagemaker_openai.constructs.ci_access.rules import stack_arn
 from sagemaker_openai.naming.tags import KIT_TAG
 
 
@@ -29,14 +31,7 @@ def boundary_statements(stack: Stack, weights_buckets: Sequence[str] = ()) -> li
     accounts) and the weights' KMS keys (a bucket may use another account's key).
     """
 
-    def arn(service: str, resource: str, name: str, *, sep: str = "/", region: str | None = None) -> str:
-        return stack.format_arn(
-            service=service,
-            region=region,
-            resource=resource,
-            resource_name=name,
-            arn_format=ArnFormat.COLON_RESOURCE_NAME if sep == ":" else ArnFormat.SLASH_RESOURCE_NAME,
-        )
+    arn = partial(stack_arn, stack)
 
     dlc = [
         stack.format_arn(service="ecr", region="*", account="*", resource="repository", resource_name=name)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
-from aws_cdk import ArnFormat, Stack
+from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 
 from sagemaker_openai.constructs.ci_access.rules import (
@@ -15,6 +16,7 @@ from sagemaker_openai.constructs.ci_access.rules import (
     KIT_IAM_PATH,
     POLICY_CHANGE_ACTIONS,
     ROLE_WRITE_ACTIONS,
+    stack_arn,
 )
 from sagemaker_openai.naming.tags import KIT_TAG
 
@@ -29,16 +31,7 @@ class Grant:
 
 
 def execution_grants(stack: Stack, boundary_arn: str) -> list[Grant]:
-    def arn(
-        service: str, resource: str, name: str | None, *, region: str | None = None, sep: str = "/"
-    ) -> str:
-        return stack.format_arn(
-            service=service,
-            region=region,
-            resource=resource,
-            resource_name=name,
-            arn_format=ArnFormat.COLON_RESOURCE_NAME if sep == ":" else ArnFormat.SLASH_RESOURCE_NAME,
-        )
+    arn = partial(stack_arn, stack)
 
     sagemaker = tuple(
         arn("sagemaker", kind, "*")

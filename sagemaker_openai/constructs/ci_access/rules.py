@@ -1,6 +1,8 @@
-"""The IAM path, tag condition and action lists that the CI role, boundary and execution policy share."""
+"""The IAM path, tag condition, action lists and ARNs the CI role, boundary and execution policy share."""
 
 from __future__ import annotations
+
+from aws_cdk import ArnFormat, Stack
 
 from sagemaker_openai.naming.tags import KIT_TAG
 
@@ -40,3 +42,17 @@ POLICY_CHANGE_ACTIONS = (
     "iam:DeletePolicyVersion",
     "iam:SetDefaultPolicyVersion",
 )
+
+
+def stack_arn(
+    stack: Stack, service: str, resource: str, name: str | None, *, region: str | None = None, sep: str = "/"
+) -> str:
+    """An ARN in this stack's partition and account (and region, unless ``region`` says otherwise), with
+    ``resource/name`` or, for ``sep=":"``, ``resource:name``."""
+    return stack.format_arn(
+        service=service,
+        region=region,
+        resource=resource,
+        resource_name=name,
+        arn_format=ArnFormat.COLON_RESOURCE_NAME if sep == ":" else ArnFormat.SLASH_RESOURCE_NAME,
+    )
