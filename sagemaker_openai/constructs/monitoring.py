@@ -28,6 +28,7 @@ from sagemaker_openai.constructs.alarm_sources import (
     alarm_name_prefixes,
     alarm_source_conditions,
 )
+from sagemaker_openai.naming import error_rate_alarm_name
 
 INVOCATIONS = "AWS/SageMaker"
 ENDPOINT_INSTANCES = "/aws/sagemaker/Endpoints"
@@ -170,7 +171,7 @@ class EndpointMonitoring(Construct):
                 self._error_rate(component),
                 threshold=rate,
                 periods=1,
-                name=f"{name}-5xx-error-rate",
+                name=error_rate_alarm_name(name),
                 description=f"{name}: {rate:g}% or more of the requests got a 5xx response in 5 minutes",
             )
             latency = thresholds.model_latency_p99_seconds

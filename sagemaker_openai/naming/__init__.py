@@ -33,6 +33,12 @@ def inference_component_name(stack_name: str, model_key: str) -> str:
     return f"{head}-{digest}"
 
 
+def error_rate_alarm_name(endpoint_or_component: str) -> str:
+    """The 5xx error-rate alarm of an endpoint or component: the monitoring construct creates it, and the
+    pre-flight judges a named topic's policy for it."""
+    return f"{endpoint_or_component}-5xx-error-rate"
+
+
 def logical_id_suffix(model_key: str) -> str:
     """The model key in PascalCase alphanumerics: ``qwen3-4b`` becomes ``Qwen34b``."""
     return "".join(part[:1].upper() + part[1:] for part in re.split(r"[^a-zA-Z0-9]+", model_key) if part)

@@ -16,6 +16,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from sagemaker_openai.naming import error_rate_alarm_name
 from sagemaker_openai.preflight.keys import Requirement, missing_actions
 from sagemaker_openai.preflight.report import (
     Context,
@@ -105,7 +106,7 @@ def publish_verdict(policy: dict[str, Any], topic_arn: str, facts: dict[str, str
 
 
 def _alarm_facts(ctx: Context) -> dict[str, str]:
-    alarm = f"{ctx.config.endpoint_name}-5xx-errors"
+    alarm = error_rate_alarm_name(ctx.config.endpoint_name)
     return {
         "aws:sourcearn": f"arn:{ctx.partition}:cloudwatch:{ctx.region}:{ctx.account}:alarm:{alarm}",
         "aws:sourceaccount": ctx.account,

@@ -255,6 +255,8 @@ def _cloudwatch(pattern: str, **extra: Any) -> dict[str, Any]:
     [
         (_doc(SSL_ONLY, DEFAULT_POLICY), Status.OK),
         (_doc(SSL_ONLY, _cloudwatch("qwen3-4b-*")), Status.OK),
+        # A policy naming the stack's own 5xx error-rate alarm exactly (as the construct names it).
+        (_doc(SSL_ONLY, _cloudwatch("qwen3-4b-5xx-error-rate")), Status.OK),
         (_doc(SSL_ONLY), Status.PROBLEM),  # what the kit's created topic held before
         (_doc(SSL_ONLY, _cloudwatch("other-*")), Status.PROBLEM),
         (_doc(_cloudwatch("qwen3-4b-*"), {**SSL_ONLY, "Condition": {}}), Status.PROBLEM),
