@@ -51,7 +51,8 @@ def requirements(ctx: Context) -> list[Requirement]:
     return needed
 
 
-def _as_list(value: Any) -> list[str]:
+def as_list(value: Any) -> list[str]:
+    """A policy field that holds one string or a list of them, as a list."""
     if value is None:
         return []
     return [str(v) for v in value] if isinstance(value, list) else [str(value)]
@@ -63,27 +64,27 @@ def _names_principal(statement: dict[str, Any], kind: str, value: str, account: 
         return True
     if not isinstance(principal, dict):
         return False
-    named = _as_list(principal.get(kind))
+    named = as_list(principal.get(kind))
     if "*" in named or value in named:
         return True
     return kind == "AWS" and account in named
 
 
 def _allows(statement: dict[str, Any], action: str) -> bool:
-    patterns = [p.lower() for p in _as_list(statement.get("Action"))]
+    patterns = [p.lower() for p in as_list(statement.get("Action"))]
     return any(fnmatch.fnmatchcase(action.lower(), pattern) for pattern in patterns)
 
 
 def missing_actions(policy: dict[str, Any], requirement: Requirement, account: str) -> list[str]:
     statements = [
         s
-        for s in _as_list_of_dicts(policy.get("Statement"))
+        for s in as_list_of_dicts(policy.get("Statement"))
         if s.get("Effect") == "Allow" and _names_principal(s, *requirement.principal, account)
     ]
     return [a for a in requirement.actions if not any(_allows(s, a) for s in statements)]
 
 
-def _as_list_of_dicts(value: Any) -> list[dict[str, Any]]:
+def as_list_of_dicts(value: Any) -> list[dict[str, Any]]:
     items = value if isinstance(value, list) else [value]
     return [item for item in items if isinstance(item, dict)]
 

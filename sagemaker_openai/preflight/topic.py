@@ -17,7 +17,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from sagemaker_openai.naming import error_rate_alarm_name
-from sagemaker_openai.preflight.keys import Requirement, missing_actions
+from sagemaker_openai.preflight.keys import Requirement, as_list, as_list_of_dicts, missing_actions
 from sagemaker_openai.preflight.report import (
     Context,
     Finding,
@@ -36,19 +36,13 @@ _LIKE = {"stringlike", "arnlike"}
 _AWS_MANAGED_SNS_KEY = "alias/aws/sns"
 
 
-def _as_list(value: Any) -> list[str]:
-    if value is None:
-        return []
-    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
-
-
 def _names_cloudwatch(statement: dict[str, Any]) -> bool:
     principal = statement.get("Principal")
     if principal == "*":
         return True
     if not isinstance(principal, dict):
         return False
-    return "*" in _as_list(principal.get("AWS")) or CLOUDWATCH in _as_list(principal.get("Service"))
+    return "*" in as_list(principal.get("AWS")) or CLOUDWATCH in as_list(principal.get("Service"))
 
 
 def _covers(patterns: list[str], value: str) -> bool:
@@ -65,7 +59,7 @@ def _condition_holds(condition: dict[str, Any], facts: dict[str, str]) -> bool |
             actual = facts.get(key.lower())
             if actual is None:
                 return None
-            values = _as_list(expected)
+            values = as_list(expected)
             if base in _EQUALS:
                 held = actual in values
             elif base == "stringequalsignorecase":
@@ -84,16 +78,13 @@ def _condition_holds(condition: dict[str, Any], facts: dict[str, str]) -> bool |
 def publish_verdict(policy: dict[str, Any], topic_arn: str, facts: dict[str, str]) -> bool | None:
     """Whether the topic policy lets CloudWatch publish for an alarm described by `facts`: True, False, or
     None when a statement that could decide it has a condition the check cannot evaluate."""
-    statements = policy.get("Statement", [])
-    statements = [
-        s for s in (statements if isinstance(statements, list) else [statements]) if isinstance(s, dict)
-    ]
+    statements = as_list_of_dicts(policy.get("Statement", []))
     relevant = [
         s
         for s in statements
         if _names_cloudwatch(s)
-        and _covers(_as_list(s.get("Action")), _PUBLISH)
-        and _covers(_as_list(s.get("Resource")), topic_arn)
+        and _covers(as_list(s.get("Action")), _PUBLISH)
+        and _covers(as_list(s.get("Resource")), topic_arn)
     ]
     verdicts = [(s.get("Effect"), _condition_holds(s.get("Condition", {}), facts)) for s in relevant]
     if ("Deny", True) in verdicts:
