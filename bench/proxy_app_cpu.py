@@ -1,6 +1,6 @@
 """The proxy's own CPU per streamed request: its ASGI app driven in process, with no sockets.
 
-The app (behind the serving layer's read deadline, as served) gets a request as uvicorn would hand it over,
+The app (behind the serving layer's read deadline, as served) gets a request as Hypercorn would hand it over,
 routes it, signs it (a cached token), sends it to a scripted upstream transport that yields the answer's
 chunks at once, and relays every chunk to a `send` that only counts. What is left out is what every relay
 pays whatever its code: the socket reads and writes and the event-loop wake-ups between chunks
@@ -25,7 +25,7 @@ from starlette.types import Message
 from sagemaker_openai.client import BearerTokenAuth
 from sagemaker_openai.servers.proxy.app import ProxySettings, build_app
 from sagemaker_openai.servers.proxy.routes import ModelRoutes, Route
-from sagemaker_openai.servers.serving import ConnectionRules, RequestDeadline
+from sagemaker_openai.servers.serving import ConnectionRules, RequestGuard
 
 _BASE_URL = (
     f"https://runtime.sagemaker.{REGION}.amazonaws.com/endpoints/bench/inference-components/ic/openai/v1"
@@ -76,7 +76,7 @@ async def _drive(requests: int, chunks: int) -> float:
         read_timeout=30.0,
         max_connections=1000,
     )
-    app = RequestDeadline(build_app(settings), rules)
+    app = RequestGuard(build_app(settings), rules)
     state: dict[str, Any] = {}
     lifespan_in: asyncio.Queue[Message] = asyncio.Queue()
     lifespan_out: asyncio.Queue[Message] = asyncio.Queue()

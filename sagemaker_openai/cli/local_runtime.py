@@ -61,7 +61,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         help="answer every token refusal with this status (default: 401, or 403 for a token not accepted); "
         "AWS documents none for this route, so clients should handle each",
     )
-    add_server_limit_arguments(parser, read_timeout_closes_idle=True)
+    add_server_limit_arguments(parser)
     parser.add_argument(
         "--served-model-name",
         metavar="NAME",

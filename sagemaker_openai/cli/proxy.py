@@ -62,7 +62,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         metavar="SECONDS",
         help="per-read timeout towards SageMaker (default 70)",
     )
-    add_server_limit_arguments(parser, read_timeout_closes_idle=False)
+    add_server_limit_arguments(parser)
     parser.set_defaults(handler=run)
 
 

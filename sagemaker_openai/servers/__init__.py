@@ -1,4 +1,4 @@
 """The two servers `sagemaker-openai` runs: the proxy and local-runtime, and the serving plumbing they share.
 
-They need the `proxy` extra (starlette, uvicorn, aiohttp); the client library never imports this package.
+They need the `proxy` extra (Starlette, Hypercorn, aiohttp); the client library never imports this package.
 """

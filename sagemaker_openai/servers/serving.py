@@ -1,29 +1,32 @@
-"""Serving an ASGI app with uvicorn's public settings: the plumbing the proxy and local-runtime share.
+"""Serving an ASGI app with Hypercorn's public interface: the plumbing the proxy and local-runtime share.
 
-The socket is bound up front (so port 0 is known before serving). `serve()` blocks until SIGINT or SIGTERM,
-which stop accepting connections at once, let open answers finish for SHUTDOWN_GRACE seconds, then cancel
-what is left (a second SIGINT stops at once); `running()` serves on a thread for the duration of a block.
+The socket is bound up front (so port 0 is known before serving) and handed to Hypercorn as `fd://`.
+`serve()` blocks until SIGINT or SIGTERM, which stop accepting connections at once, let open answers finish
+for SHUTDOWN_GRACE seconds, then cancel what is left (a second SIGINT stops at once); `running()` serves on
+a thread for the duration of a block.
 
-What each connection is held to (`ConnectionRules`):
-- A connection limit (uvicorn's `limit_concurrency`): a request on a connection past it is answered 503 by
-  uvicorn at once and the connection closed.
-- A read deadline for the body (`RequestDeadline`, in front of the app): a request whose body has not
-  arrived whole `read_timeout` seconds after its head is answered 408 (in the server's own error format)
-  and its connection closed; an answer given before the body is in (a refusal) closes the connection too.
-- Idle kept-alive connections are closed after `keep_alive` seconds (uvicorn's `timeout_keep_alive`).
-- A request the HTTP parser cannot read gets uvicorn's own plain-text 400 and a close.
-
-Not covered: uvicorn has no public setting that bounds the wait for a request's head, so a connection that
-sends nothing, or its request line and headers a byte at a time, is held until the client leaves (it counts
-towards the connection limit). Bound beyond loopback, put a reverse proxy with a header timeout in front
-(docs/proxy.md).
+What each connection is held to (`ConnectionRules`), with one deadline, `read_timeout`:
+- A request's head must be whole within `read_timeout` of the connection opening or of its previous
+  answer's end, or the connection is closed: Hypercorn's `keep_alive_timeout` is an idle timer that runs
+  from a connection's start until h11 has read a whole head, and again after each answer
+  (hypercorn 0.18.0, `asyncio/tcp_server.py` and `protocol/h11.py`). So a connection that sends nothing,
+  or its head a byte at a time, and a kept-alive connection left idle, are all closed at the deadline.
+- A request's body must arrive whole within `read_timeout` of its head (`RequestGuard`, in front of the
+  app), or the request is answered 408 in the server's own error format and its connection closed; an
+  answer given before the body is in (a refusal) closes the connection too.
+- At most `max_connections` requests are served at once (`RequestGuard`): one more is answered 503 at once,
+  in the server's error format, and its connection closed. A connection that has not sent a whole head
+  holds no place; the deadline above closes it.
+- A request h11 cannot read gets Hypercorn's own plain 400 (a head over MAX_HEAD_BYTES a 431) and a close.
+  Hypercorn also accepts HTTP/2 over cleartext (prior knowledge or `Upgrade: h2c`) and WebSocket upgrades,
+  and has no setting to turn them off: h2c requests are held to the same rules, WebSockets are refused.
 
 When file descriptors run out, the event loop's "socket.accept() out of system resource" is logged once, as
-a warning, rather than with a traceback at every retry. uvicorn's per-request warnings (a malformed
-request, the limit reached) show with --debug only.
+a warning, rather than with a traceback at every retry. Hypercorn's own messages show with --debug; an app
+that fails is logged as an error.
 
-The server libraries (uvicorn, Starlette) are imported from here and the servers' app modules only, when a
-server starts.
+The server libraries (Hypercorn, Starlette) are imported from here and the servers' app modules only, when
+a server starts.
 """
 
 from __future__ import annotations
@@ -31,22 +34,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
+import os
 import signal
 import socket
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Generator, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-import uvicorn
+from hypercorn.asyncio import serve as hypercorn_serve
+from hypercorn.config import Config as HypercornConfig
+from hypercorn.typing import ASGIFramework
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger(__name__)
 
 SHUTDOWN_GRACE = 5
+# A request line and headers beyond this get a 431 (bearer tokens are a few KiB).
+MAX_HEAD_BYTES = 64 * 1024
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 _OUT_OF_RESOURCES = "socket.accept() out of system resource"
 # Connections remembered to count each once (a counter for tests and benchmarks, bounded in memory).
@@ -59,19 +66,20 @@ ErrorAnswer = Callable[[int, str], tuple[Sequence[Header], bytes]]
 
 @dataclass(frozen=True)
 class ConnectionRules:
-    """What every request is held to before it reaches the app, and how a late one is answered.
+    """What every request is held to, and how a refused or late one is answered.
 
-    `max_connections` connections are served at once; a request on one more is answered 503."""
+    `max_connections` requests are served at once; one more is answered 503. A request's head and its body
+    each have `read_timeout` seconds to arrive; a kept-alive connection idle that long is closed."""
 
     server_name: str
     error_answer: ErrorAnswer
     read_timeout: float
     max_connections: int
-    keep_alive: float = 5.0
 
 
 class AppServer:
-    """`app` served by uvicorn on HOST:PORT (port 0 picks a free one), each request held to `rules`.
+    """`app` served by Hypercorn on HOST:PORT (port 0 picks a free one), each request held to `rules`;
+    `headers` are added to every answer the app gives.
 
     The socket is bound here: OSError when the address is taken."""
 
@@ -91,43 +99,34 @@ class AppServer:
         self.origin = (
             f"http://[{bound_host}]:{self.port}" if ":" in bound_host else f"http://{bound_host}:{self.port}"
         )
-        self._deadline = RequestDeadline(app, rules)
-        config = uvicorn.Config(
-            self._deadline,
-            http="httptools",
-            lifespan="on",
-            # The CLI's logging stays as it is: uvicorn's warnings (one per malformed request, one per
-            # request over the limit) show with --debug only; its errors (an app that fails) always.
-            log_config=None,
-            log_level=logging.DEBUG if logging.getLogger().isEnabledFor(logging.DEBUG) else logging.ERROR,
-            access_log=False,
-            proxy_headers=False,
-            server_header=False,
-            headers=list(headers),
-            ws="none",
-            backlog=backlog,
-            # uvicorn answers 503 once the connections (this one included) reach the limit.
-            limit_concurrency=rules.max_connections + 1,
-            timeout_keep_alive=max(1, math.ceil(rules.keep_alive)),
-            timeout_graceful_shutdown=SHUTDOWN_GRACE,
-        )
-        self._server = _Server(config)
+        self._guard = RequestGuard(app, rules, headers=[(k.encode(), v.encode()) for k, v in headers])
+        self._config = _config(rules, backlog)
+        self._stop_asked = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._resources_reported = False
 
     @property
     def connections_accepted(self) -> int:
         """Connections that have sent a request so far (those answered 503 for the limit included)."""
-        return self._deadline.connections_seen
+        return self._guard.connections_seen
 
     def serve(self) -> None:
         """Serve until a stop signal (or `stop()`), then close the socket."""
         try:
-            self._server.run(sockets=[self._socket])
+            asyncio.run(self._serve())
+        except KeyboardInterrupt:  # a second SIGINT: stop at once
+            pass
         finally:
             self._socket.close()
 
     def stop(self) -> None:
         """Ask for the same graceful stop a signal starts (from any thread)."""
-        self._server.request_stop()
+        self._stop_asked.set()
+        loop, stop = self._loop, self._stop
+        if loop is not None and stop is not None:
+            with contextlib.suppress(RuntimeError):  # the loop has already ended
+                loop.call_soon_threadsafe(stop.set)
 
     @contextlib.contextmanager
     def running(self, *, start_timeout: float = 10.0) -> Iterator[None]:
@@ -135,16 +134,98 @@ class AppServer:
         thread = threading.Thread(target=self.serve, name=self._name, daemon=True)
         thread.start()
         deadline = time.monotonic() + start_timeout
-        while not self._server.started:
+        while not self._guard.started.wait(0.005):
             if not thread.is_alive() or time.monotonic() > deadline:
                 self.stop()
                 raise RuntimeError(f"{self._name} did not start")
-            time.sleep(0.005)
         try:
             yield
         finally:
             self.stop()
             thread.join(timeout=SHUTDOWN_GRACE + 5.0)
+
+    async def _serve(self) -> None:
+        loop = asyncio.get_running_loop()
+        loop.set_exception_handler(self._loop_exception)
+        self._stop = stop = asyncio.Event()
+        self._loop = loop
+        if self._stop_asked.is_set():
+            stop.set()
+        # Hypercorn owns (and closes) a duplicate of the socket; this object closes the original.
+        self._config.bind = [f"fd://{os.dup(self._socket.fileno())}"]
+        # Hypercorn types ASGI messages as TypedDicts, Starlette and the guard as mappings: the same messages.
+        app = cast(ASGIFramework, self._guard)
+        serving = asyncio.ensure_future(
+            hypercorn_serve(app, self._config, shutdown_trigger=stop.wait, mode="asgi")
+        )
+        with self._stop_signals(loop, stop):
+            stopping = asyncio.ensure_future(stop.wait())
+            await asyncio.wait({serving, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            stopping.cancel()
+            # Hypercorn lets open answers run for its graceful_timeout; on Python 3.12+ it first waits for
+            # every connection to close (asyncio's Server.wait_closed), so the grace is bounded here too.
+            done, _ = await asyncio.wait({serving}, timeout=SHUTDOWN_GRACE + 1.0)
+            if not done:
+                log.warning("%s: cancelling unfinished answers at shutdown", self._name)
+                serving.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await serving
+
+    @contextlib.contextmanager
+    def _stop_signals(self, loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> Iterator[None]:
+        # The first SIGINT or SIGTERM stops gracefully; the handlers then go, so that a second SIGINT
+        # raises KeyboardInterrupt and stops at once. A stop by signal is a server's normal end.
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def graceful_stop() -> None:
+            stop.set()
+            for sig in _STOP_SIGNALS:
+                loop.remove_signal_handler(sig)
+
+        for sig in _STOP_SIGNALS:
+            loop.add_signal_handler(sig, graceful_stop)
+        try:
+            yield
+        finally:
+            for sig in _STOP_SIGNALS:
+                loop.remove_signal_handler(sig)
+
+    def _loop_exception(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        # Out of file descriptors, the loop stops accepting for a second and says so at each retry, with a
+        # traceback: said once here, and the connections wait in the backlog meanwhile.
+        if context.get("message") == _OUT_OF_RESOURCES:
+            if not self._resources_reported:
+                self._resources_reported = True
+                log.warning(
+                    "out of file descriptors (%s): new connections wait until some close; raise the limit "
+                    "(ulimit -n) or lower --max-connections",
+                    context.get("exception"),
+                )
+            return
+        # A stop at once cancels the connections' tasks; on Python 3.11 asyncio's stream callback then
+        # reports each as an error (it asks a cancelled task for its exception). Nothing failed.
+        if isinstance(context.get("exception"), asyncio.CancelledError):
+            return
+        loop.default_exception_handler(context)
+
+
+def _config(rules: ConnectionRules, backlog: int) -> HypercornConfig:
+    config = HypercornConfig()
+    config.backlog = backlog
+    # The idle timer that also bounds the wait for a request's head (see the module's docstring).
+    config.keep_alive_timeout = rules.read_timeout
+    config.graceful_timeout = SHUTDOWN_GRACE
+    config.h11_max_incomplete_size = MAX_HEAD_BYTES
+    config.include_server_header = False
+    config.accesslog = None
+    # The CLI's logging stays as it is: Hypercorn's messages show with --debug; its errors (an app that
+    # fails) always.
+    errors = log.getChild("hypercorn")
+    errors.setLevel(logging.DEBUG if logging.getLogger().isEnabledFor(logging.DEBUG) else logging.ERROR)
+    config.errorlog = errors
+    return config
 
 
 def _bound(host: str, port: int, backlog: int) -> socket.socket:
@@ -162,27 +243,58 @@ def _bound(host: str, port: int, backlog: int) -> socket.socket:
     return listener
 
 
-class RequestDeadline:
-    """ASGI middleware: a request's body must arrive whole within `rules.read_timeout` of its head.
+class RequestGuard:
+    """ASGI middleware: at most `rules.max_connections` requests at once (503 past it), and a request's
+    body must arrive whole within `rules.read_timeout` of its head.
 
     Past the deadline the request is answered 408 (unless its answer has started) and its connection
     closed; the app then reads a disconnect, and what it sends is dropped. An answer that starts before the
-    body is in closes the connection after it, so that no body left unread holds the connection open."""
+    body is in closes the connection after it, so that no body left unread holds the connection open.
+    `started` is set once the app has started (its lifespan startup is complete)."""
 
-    def __init__(self, app: ASGIApp, rules: ConnectionRules) -> None:
+    def __init__(self, app: ASGIApp, rules: ConnectionRules, *, headers: Sequence[Header] = ()) -> None:
         self._app = app
         self._rules = rules
+        self._headers = list(headers)
+        self.started = threading.Event()
+        self.in_flight = 0
         self.connections_seen = 0
         # The client addresses (host, port: one per connection) that sent the latest requests, bounded.
         self._recent_clients: OrderedDict[tuple[str, int], None] = OrderedDict()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self._app(scope, receive, send)
-            return
+        if scope["type"] == "http":
+            await self._http(scope, receive, send)
+        elif scope["type"] == "lifespan":
+            await self._app(scope, receive, self._lifespan_send(send))
+        else:  # a WebSocket: closing before accepting makes the server answer 403
+            await receive()
+            await send({"type": "websocket.close", "code": 1008})
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         self._count(scope.get("client"))
-        exchange = _Exchange(scope, receive, send, self._rules)
-        await self._app(scope, exchange.receive, exchange.send)
+        exchange = _Exchange(scope, receive, send, self._rules, self._headers)
+        if self.in_flight >= self._rules.max_connections:
+            log.debug(
+                "%s: a request past the limit of %d", self._rules.server_name, self._rules.max_connections
+            )
+            await exchange.refuse(
+                503, "The server is at its limit of requests served at once; retry shortly."
+            )
+            return
+        self.in_flight += 1
+        try:
+            await self._app(scope, exchange.receive, exchange.send)
+        finally:
+            self.in_flight -= 1
+
+    def _lifespan_send(self, send: Send) -> Send:
+        async def lifespan_send(message: Message) -> None:
+            await send(message)
+            if message["type"] == "lifespan.startup.complete":
+                self.started.set()
+
+        return lifespan_send
 
     def _count(self, client: tuple[str, int] | None) -> None:
         if client is None:
@@ -203,6 +315,7 @@ class _Exchange:
     _receive: Receive
     _send: Send
     rules: ConnectionRules
+    headers: list[Header]
     body_in: bool = False
     answer_started: bool = False
     timed_out: bool = False
@@ -223,7 +336,10 @@ class _Exchange:
             async with asyncio.timeout_at(self.deadline):
                 message = await self._receive()
         except TimeoutError:
-            await self._time_out()
+            self.timed_out = True
+            if not self.answer_started:
+                log.debug("%s: a request body did not arrive within the read timeout", self.rules.server_name)
+                await self.refuse(408, "The request did not arrive within the read timeout.")
             return {"type": "http.disconnect"}
         if message["type"] != "http.request" or not message.get("more_body", False):
             self.body_in = True
@@ -234,23 +350,22 @@ class _Exchange:
             return
         if message["type"] == "http.response.start":
             self.answer_started = True
-            if not self.body_in:
-                message = {**message, "headers": _closing(message.get("headers", []))}
+            if self.headers or not self.body_in:
+                headers = [*message.get("headers", []), *self.headers]
+                message = {**message, "headers": headers if self.body_in else _closing(headers)}
         await self._send(message)
 
-    async def _time_out(self) -> None:
-        self.timed_out = True
-        if self.answer_started:
-            return
-        log.debug("%s: a request body did not arrive within the read timeout", self.rules.server_name)
-        headers, body = self.rules.error_answer(408, "The request did not arrive within the read timeout.")
+    async def refuse(self, status: int, message: str) -> None:
+        """Answer `status` in the server's error format, before the app has answered, and close."""
+        headers, body = self.rules.error_answer(status, message)
         fields = [
             (b"content-type", b"application/json"),
             (b"content-length", str(len(body)).encode()),
             *headers,
+            *self.headers,
             (b"connection", b"close"),
         ]
-        await self._send({"type": "http.response.start", "status": 408, "headers": fields})
+        await self._send({"type": "http.response.start", "status": status, "headers": fields})
         await self._send({"type": "http.response.body", "body": body})
 
 
@@ -258,84 +373,3 @@ def _closing(headers: Sequence[Header]) -> list[Header]:
     if any(name.lower() == b"connection" for name, _ in headers):
         return [(name, b"close" if name.lower() == b"connection" else value) for name, value in headers]
     return [*headers, (b"connection", b"close")]
-
-
-class _Server(uvicorn.Server):
-    """uvicorn's server, stopping promptly when asked from another thread, without re-raising signals."""
-
-    _loop: asyncio.AbstractEventLoop | None = None
-    _wake: asyncio.Event | None = None
-    _resources_reported = False
-
-    def request_stop(self) -> None:
-        """What a stop signal does, from any thread, waking the main loop instead of waiting for its tick."""
-        self.should_exit = True
-        loop, wake = self._loop, self._wake
-        if loop is not None and wake is not None:
-            with contextlib.suppress(RuntimeError):  # the loop has already ended
-                loop.call_soon_threadsafe(wake.set)
-
-    async def serve(self, sockets: list[socket.socket] | None = None) -> None:
-        asyncio.get_running_loop().set_exception_handler(self._loop_exception)
-        await super().serve(sockets)
-
-    def _loop_exception(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
-        # Out of file descriptors, the loop stops accepting for a second and says so at each retry, with a
-        # traceback: said once here, and the connections wait in the backlog meanwhile.
-        if context.get("message") == _OUT_OF_RESOURCES:
-            if not self._resources_reported:
-                self._resources_reported = True
-                log.warning(
-                    "out of file descriptors (%s): new connections wait until some close; raise the limit "
-                    "(ulimit -n) or lower --max-connections",
-                    context.get("exception"),
-                )
-            return
-        loop.default_exception_handler(context)
-
-    async def main_loop(self) -> None:
-        # uvicorn's loop (a tick every 0.1 s), woken early by request_stop.
-        self._wake = asyncio.Event()
-        self._loop = asyncio.get_running_loop()
-        counter = 0
-        while not await self.on_tick(counter):
-            counter = (counter + 1) % 864000
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), 0.1)
-
-    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-        # uvicorn's steps: stop accepting, close idle connections, let open answers finish within the
-        # grace, cancel what is left, end the lifespan; polled every 10 ms instead of uvicorn's 100 ms,
-        # since tests and benchmarks start and stop servers by the dozen.
-        for server in self.servers:
-            server.close()
-        for connection in list(self.server_state.connections):
-            connection.shutdown()
-        try:
-            await asyncio.wait_for(self._drained(), timeout=self.config.timeout_graceful_shutdown)
-        except TimeoutError:
-            log.warning("cancelling %d unfinished answer(s) at shutdown", len(self.server_state.tasks))
-            for task in self.server_state.tasks:
-                task.cancel()
-        if not self.force_exit:
-            await self.lifespan.shutdown()
-
-    async def _drained(self) -> None:
-        while (self.server_state.connections or self.server_state.tasks) and not self.force_exit:
-            await asyncio.sleep(0.01)
-        for server in self.servers:
-            await server.wait_closed()
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Generator[None, None, None]:
-        # uvicorn re-raises the signal after its graceful shutdown, which would end the CLI with a
-        # KeyboardInterrupt or a kill; a stop by signal is a server's normal end, so it is not re-raised.
-        if threading.current_thread() is not threading.main_thread():
-            yield
-            return
-        previous = {sig: signal.signal(sig, self.handle_exit) for sig in _STOP_SIGNALS}
-        try:
-            yield
-        finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)

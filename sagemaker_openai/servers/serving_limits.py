@@ -3,10 +3,11 @@ that the CLI can state them in its flags."""
 
 from __future__ import annotations
 
-# Seconds a request's body has to arrive, once its head is in (the answer is then a 408).
+# Seconds a request's head has to arrive once its connection opens (or its previous answer ends), and its
+# body once its head is in (the answer is then a 408); a kept-alive connection idle this long is closed.
 DEFAULT_READ_TIMEOUT = 30.0
-# Connections served at once; a request on one more is answered 503. Above a few hundred, so that idle or
-# half-sent connections (whose heads no deadline bounds: see serving.py) do not lock callers out at once.
+# Requests served at once; one more is answered 503. Connections that have not sent a whole head take no
+# place (the read timeout closes them).
 DEFAULT_MAX_CONNECTIONS = 1000
 
 

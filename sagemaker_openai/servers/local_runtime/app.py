@@ -46,7 +46,8 @@ log = logging.getLogger(__name__)
 _CONTENT_LENGTH = re.compile(r"[0-9]{1,10}")
 _ERROR_TYPES = {400: "ValidationError", 401: "UnauthorizedError", 403: "AccessDeniedException"}
 # The error types of the answers the serving layer gives itself (the read deadline's 408).
-_SERVING_ERROR_TYPES = {408: "RequestTimeout"}
+# 503 as the SageMaker runtime names it (botocore's sagemaker-runtime model: ServiceUnavailable).
+_SERVING_ERROR_TYPES = {408: "RequestTimeout", 503: "ServiceUnavailable"}
 
 
 def error_answer(status: int, message: str) -> tuple[list[tuple[bytes, bytes]], bytes]:

@@ -2,14 +2,15 @@
 
 Each request is authenticated (unless auth is off), routed like SageMaker routes it, then answered with a
 deterministic completion or relayed to an upstream OpenAI-compatible server (local_runtime.app). It is
-served like the proxy, by uvicorn on one event loop (sagemaker_openai.servers.serving): connections are
-kept alive, at most `max_connections` at once (more get 503), and a paced or relayed stream holds no thread.
+served like the proxy, by Hypercorn on one event loop (sagemaker_openai.servers.serving): connections are
+kept alive, at most `max_connections` requests are served at once (more get 503), and a paced or relayed
+stream holds no thread.
 
-Bad input cannot crash it: a request's body must arrive whole within `read_timeout` seconds of its head
-(408 otherwise), idle keep-alive connections are closed after as long, the Host header must name the
-address it listens on (DNS rebinding), the token and route are checked before the body is read, and a
-request the HTTP parser cannot read gets uvicorn's plain 400. A connection that never completes its head
-is held until the client leaves (serving.py says why); it listens on loopback only.
+Bad input cannot crash it: a request's head must arrive whole within `read_timeout` seconds of its
+connection opening (or the previous answer) and its body within as long of its head (408 otherwise), idle
+keep-alive connections are closed after as long, the Host header must name the address it listens on (DNS
+rebinding), the token and route are checked before the body is read, and a request the HTTP parser cannot
+read gets Hypercorn's plain 400. It listens on loopback only.
 """
 
 from __future__ import annotations
@@ -37,7 +38,6 @@ class LocalRuntimeServer:
             error_answer=error_answer,
             read_timeout=settings.read_timeout,
             max_connections=settings.max_connections,
-            keep_alive=settings.read_timeout,
         )
         self._server = AppServer(
             LocalRuntimeApp(settings),

@@ -1,9 +1,10 @@
 """Serving the proxy app on HOST:PORT, through the plumbing it shares with local-runtime (serving.py).
 
 SIGINT and SIGTERM stop accepting connections at once, let open answers finish for SHUTDOWN_GRACE seconds,
-then cancel what is left and close the pool; a second SIGINT stops at once. A body that has not arrived
-`read_timeout` seconds after its head gets a 408 in the OpenAI error format; a request the HTTP parser
-cannot read gets uvicorn's plain 400.
+then cancel what is left and close the pool; a second SIGINT stops at once. A connection whose request head
+has not arrived `read_timeout` seconds after it opened is closed; a body that has not arrived as long after
+its head gets a 408 in the OpenAI error format, and a request past `max_connections` at once a 503; a
+request the HTTP parser cannot read gets Hypercorn's plain 400.
 """
 
 from __future__ import annotations

@@ -599,9 +599,11 @@ def test_local_runtime_without_the_server_libraries_says_what_to_install(
 ) -> None:
     for module in ("sagemaker_openai.servers.local_runtime.server", "sagemaker_openai.servers.serving"):
         monkeypatch.delitem(sys.modules, module, raising=False)
-    monkeypatch.setitem(sys.modules, "uvicorn", None)
+    for module in [name for name in sys.modules if name.split(".")[0] == "hypercorn"] + ["hypercorn"]:
+        monkeypatch.setitem(sys.modules, module, None)
     assert cli("local-runtime", "--endpoint", "ep", "--no-auth", "--port", "0").error == (
-        "local-runtime needs its server libraries (uvicorn is missing): pip install 'sagemaker-openai[proxy]'"
+        "local-runtime needs its server libraries (hypercorn is missing): "
+        "pip install 'sagemaker-openai[proxy]'"
     )
 
 

@@ -106,3 +106,28 @@ def test_local_runtime_flags_set_the_refusal_status_and_the_read_timeout() -> No
     finally:
         process.kill()
         process.communicate(timeout=10)
+
+
+def test_a_stop_signal_lets_an_open_answer_finish_and_a_second_sigint_stops_at_once() -> None:
+    env = {**os.environ, "AWS_DEFAULT_REGION": REGION}
+    process, origin = start_local_runtime(
+        "--endpoint", "ep", "--no-auth", "--token-delay", "0.5", env=env, stderr=subprocess.PIPE
+    )
+    url = f"{origin}/endpoints/ep/openai/v1/chat/completions"
+    body = {"messages": [{"role": "user", "content": "one two three four five six"}], "stream": True}
+    try:
+        with httpx.stream("POST", url, json=body, timeout=10) as answer:
+            chunks = answer.iter_bytes()
+            next(chunks)
+            process.send_signal(signal.SIGINT)
+            next(chunks)  # the answer goes on after the first signal
+            assert process.poll() is None
+            process.send_signal(signal.SIGINT)
+            started = time.monotonic()
+            assert process.wait(timeout=5) == 0
+            assert time.monotonic() - started < 1.5
+    finally:
+        if process.poll() is None:
+            process.kill()
+        _, stderr = process.communicate(timeout=10)
+    assert stderr == ""

@@ -84,7 +84,8 @@ def test_without_the_proxy_extra_the_error_says_what_to_install(
         "sagemaker_openai.servers.serving",
     ):
         monkeypatch.delitem(sys.modules, module, raising=False)
-    monkeypatch.setitem(sys.modules, "uvicorn", None)
+    for module in [name for name in sys.modules if name.split(".")[0] == "hypercorn"] + ["hypercorn"]:
+        monkeypatch.setitem(sys.modules, module, None)
     assert cli("proxy", "--outputs-file", str(outputs)).error == (
-        "the proxy needs its server libraries (uvicorn is missing): pip install 'sagemaker-openai[proxy]'"
+        "the proxy needs its server libraries (hypercorn is missing): pip install 'sagemaker-openai[proxy]'"
     )

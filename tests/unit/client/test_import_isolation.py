@@ -12,7 +12,7 @@ FORBIDDEN_ROOTS |= {"huggingface_hub", "hf_xet"}
 # `bench --plot` loads matplotlib (the bench extra) when it draws, never on import.
 FORBIDDEN_ROOTS |= {"matplotlib", "numpy"}
 # The server stack of the proxy and local-runtime loads only when a server starts.
-SERVER_ROOTS = {"starlette", "uvicorn", "aiohttp", "httptools", "uvloop"}
+SERVER_ROOTS = {"starlette", "hypercorn", "aiohttp", "h2", "wsproto"}
 FORBIDDEN_MODULES = {"sagemaker_openai.config", "sagemaker_openai.constructs", "stacks"}
 FORBIDDEN_MODULES |= {"boto3.s3.transfer", "s3transfer.manager", "sagemaker_openai.operations.staging.hub"}
 
@@ -74,8 +74,8 @@ def test_the_servers_load_their_server_stack_but_not_the_sdks() -> None:
         "import sagemaker_openai.servers.proxy.app\nimport sagemaker_openai.servers.proxy.server\n"
         "from sagemaker_openai.servers.local_runtime import LocalRuntimeServer"
     )
-    # The proxy's client to SageMaker (aiohttp) loads with its app; uvicorn loads httptools when it serves.
-    assert {"starlette", "uvicorn", "aiohttp", "sagemaker_openai.servers.local_runtime.server"} <= set(
+    # The proxy's client to SageMaker (aiohttp) loads with its app.
+    assert {"starlette", "hypercorn", "aiohttp", "sagemaker_openai.servers.local_runtime.server"} <= set(
         modules
     )
     assert _forbidden(modules, allowed_roots=frozenset(SERVER_ROOTS)) == []

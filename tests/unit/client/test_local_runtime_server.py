@@ -216,7 +216,7 @@ def test_a_request_without_content_length_gets_411(local_runtime: RuntimeFactory
             + f"Host: 127.0.0.1:{server.port}\r\nAuthorization: Bearer {token}\r\n\r\n".encode()
         )
         status_line = connection.makefile("rb").readline()
-    assert status_line == b"HTTP/1.1 411 Length Required\r\n"
+    assert status_line.split(b" ")[:2] == [b"HTTP/1.1", b"411"]  # h11 sends no reason phrase
 
 
 def test_streaming_is_server_sent_events_ending_in_done(local_runtime: RuntimeFactory, token: str) -> None:
@@ -262,7 +262,7 @@ def test_a_stream_head_cannot_be_taken_for_the_end_of_a_chunked_body(
         head = b""
         while not head.endswith(b"\r\n\r\n"):
             head += reader.readline()
-    assert head.endswith(b"transfer-encoding: chunked\r\n\r\n")
+    assert head.lower().endswith(b"transfer-encoding: chunked\r\n\r\n")
     assert b"x-amzn-requestid: " in head
 
 

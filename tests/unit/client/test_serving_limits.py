@@ -1,7 +1,8 @@
 """What both servers, the proxy and local-runtime, hold every connection to (servers.serving):
-a slow body is answered 408 at the read deadline, a request past the connection limit is refused at once,
-hundreds of idle or half-sent connections do not keep a normal request waiting, and running out of file
-descriptors is said once on stderr. Loopback only, with short deadlines and bounded loops."""
+a silent or slow head is closed and a slow body answered 408 at the read deadline, a request past the
+limit is refused at once, hundreds of idle or half-sent connections do not keep a normal request waiting,
+and running out of file descriptors is said once on stderr. Loopback only, with short deadlines and
+bounded loops."""
 
 from __future__ import annotations
 
@@ -113,6 +114,18 @@ def _status_and_headers(received: bytes) -> tuple[int, dict[str, str]]:
     return int(head[0].split()[1]), headers
 
 
+def _whole_answer(sock: socket.socket) -> tuple[int, bytes]:
+    """The status and body of one answer framed by its Content-Length, the connection left open."""
+    received = b""
+    while b"\r\n\r\n" not in received:
+        received += sock.recv(65536)
+    status, headers = _status_and_headers(received)
+    body = received.partition(b"\r\n\r\n")[2]
+    while len(body) < int(headers["content-length"]):
+        body += sock.recv(65536)
+    return status, body
+
+
 def _answered(served: Served, seconds: float) -> int:
     """The status of a normal request on a new connection, which must come within `seconds`."""
     started = time.monotonic()
@@ -122,6 +135,34 @@ def _answered(served: Served, seconds: float) -> int:
         status = int(sock.recv(65536).split(b" ", 2)[1])
     assert time.monotonic() - started < seconds
     return status
+
+
+@pytest.mark.parametrize("serve", SERVERS)
+def test_a_connection_that_sends_nothing_is_closed_at_the_deadline(serve: ServerFactory) -> None:
+    with serve(64) as served, served.connect() as sock:
+        started = time.monotonic()
+        assert _closed_within(sock, 5) == b""
+        assert DEADLINE / 2 < time.monotonic() - started < DEADLINE + 2
+
+
+@pytest.mark.parametrize("serve", SERVERS)
+def test_a_head_trickled_slowly_is_closed_at_the_deadline(serve: ServerFactory) -> None:
+    with serve(64) as served, served.connect() as sock:
+        sock.sendall(served.chat_head[:20])
+        started = time.monotonic()
+        _trickle_for(sock, 2 * DEADLINE)  # a byte every DEADLINE / 2: each inside it, the whole head not
+        assert _closed_within(sock, 5) == b""
+        assert DEADLINE / 2 < time.monotonic() - started < DEADLINE + 2
+
+
+@pytest.mark.parametrize("serve", SERVERS)
+def test_a_kept_alive_connection_left_idle_is_closed_at_the_deadline(serve: ServerFactory) -> None:
+    with serve(64) as served, served.connect() as sock:
+        sock.sendall(served.ping)
+        assert _whole_answer(sock)[0] == 200
+        started = time.monotonic()
+        assert _closed_within(sock, 5) == b""
+        assert DEADLINE / 2 < time.monotonic() - started < DEADLINE + 2
 
 
 @pytest.mark.parametrize("serve", SERVERS)
@@ -149,19 +190,36 @@ def test_the_proxy_refuses_a_half_sent_request_without_its_key_at_once_and_close
 
 
 @pytest.mark.parametrize("serve", SERVERS)
-def test_a_request_past_the_connection_limit_is_refused_at_once(serve: ServerFactory) -> None:
+def test_a_request_past_the_limit_is_refused_at_once(serve: ServerFactory) -> None:
     with serve(2) as served, ExitStack() as held:
-        for _ in range(2):
-            held.enter_context(served.connect()).sendall(served.chat_head[:20])
-        time.sleep(0.1)  # both accepted
+        for _ in range(2):  # two requests in the app, waiting for the rest of their bodies
+            held.enter_context(served.connect()).sendall(served.chat_head + b'{"mess')
+        time.sleep(0.1)  # both read
         with served.connect() as third:
             third.sendall(served.ping)
             started = time.monotonic()
             received = _closed_within(third, 5)
             assert time.monotonic() - started < 1.0
         status, headers = _status_and_headers(received)
-        assert (status, headers["connection"]) == (503, "close")
+        assert (status, headers["connection"], headers["content-type"]) == (503, "close", "application/json")
+        body = json.loads(received.partition(b"\r\n\r\n")[2])
+        assert body["error"]["message"] == (
+            "The server is at its limit of requests served at once; retry shortly."
+        )
     with serve(2) as served:
+        assert _answered(served, 2.0) == 200
+
+
+@pytest.mark.parametrize("serve", SERVERS)
+def test_connections_that_have_not_sent_a_whole_head_take_no_place_under_the_limit(
+    serve: ServerFactory,
+) -> None:
+    with serve(2) as served, ExitStack() as held:
+        for index in range(4):
+            sock = held.enter_context(served.connect())
+            if index % 2:
+                sock.sendall(served.chat_head[:20])
+        time.sleep(0.1)  # all accepted
         assert _answered(served, 2.0) == 200
 
 
