@@ -2,7 +2,7 @@
 
 The socket is bound up front (so port 0 is known before serving) and handed to Hypercorn as `fd://`.
 `serve()` blocks until SIGINT or SIGTERM, which stop accepting connections at once, let open answers finish
-for SHUTDOWN_GRACE seconds, then cancel what is left (a second SIGINT stops at once); `running()` serves on
+for SHUTDOWN_GRACE seconds, then cancel what is left (a second signal stops at once); `running()` serves on
 a thread for the duration of a block.
 
 What each connection is held to (`ConnectionRules`), with one deadline, `read_timeout`:
@@ -115,7 +115,7 @@ class AppServer:
         """Serve until a stop signal (or `stop()`), then close the socket."""
         try:
             asyncio.run(self._serve())
-        except KeyboardInterrupt:  # a second SIGINT: stop at once
+        except KeyboardInterrupt:  # a second stop signal: stop at once
             pass
         finally:
             self._socket.close()
@@ -173,19 +173,19 @@ class AppServer:
 
     @contextlib.contextmanager
     def _stop_signals(self, loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> Iterator[None]:
-        # The first SIGINT or SIGTERM stops gracefully; the handlers then go, so that a second SIGINT
-        # raises KeyboardInterrupt and stops at once. A stop by signal is a server's normal end.
+        # The first SIGINT or SIGTERM stops gracefully, a second one at once (a KeyboardInterrupt, which
+        # asyncio lets out of the loop and serve() ends on). A stop by signal is a server's normal end.
         if threading.current_thread() is not threading.main_thread():
             yield
             return
 
-        def graceful_stop() -> None:
+        def on_signal() -> None:
+            if stop.is_set():
+                raise KeyboardInterrupt
             stop.set()
-            for sig in _STOP_SIGNALS:
-                loop.remove_signal_handler(sig)
 
         for sig in _STOP_SIGNALS:
-            loop.add_signal_handler(sig, graceful_stop)
+            loop.add_signal_handler(sig, on_signal)
         try:
             yield
         finally:

@@ -1,7 +1,7 @@
 """Serving the proxy app on HOST:PORT, through the plumbing it shares with local-runtime (serving.py).
 
 SIGINT and SIGTERM stop accepting connections at once, let open answers finish for SHUTDOWN_GRACE seconds,
-then cancel what is left and close the pool; a second SIGINT stops at once. A connection whose request head
+then cancel what is left and close the pool; a second signal stops at once. A connection whose request head
 has not arrived `read_timeout` seconds after it opened is closed; a body that has not arrived as long after
 its head gets a 408 in the OpenAI error format, and a request past `max_connections` at once a 503; a
 request the HTTP parser cannot read gets Hypercorn's plain 400.

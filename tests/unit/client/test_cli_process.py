@@ -108,7 +108,8 @@ def test_local_runtime_flags_set_the_refusal_status_and_the_read_timeout() -> No
         process.communicate(timeout=10)
 
 
-def test_a_stop_signal_lets_an_open_answer_finish_and_a_second_sigint_stops_at_once() -> None:
+@pytest.mark.parametrize("second", [signal.SIGINT, signal.SIGTERM])
+def test_a_stop_signal_lets_an_open_answer_finish_and_a_second_one_stops_at_once(second: int) -> None:
     env = {**os.environ, "AWS_DEFAULT_REGION": REGION}
     process, origin = start_local_runtime(
         "--endpoint", "ep", "--no-auth", "--token-delay", "0.5", env=env, stderr=subprocess.PIPE
@@ -122,7 +123,7 @@ def test_a_stop_signal_lets_an_open_answer_finish_and_a_second_sigint_stops_at_o
             process.send_signal(signal.SIGINT)
             next(chunks)  # the answer goes on after the first signal
             assert process.poll() is None
-            process.send_signal(signal.SIGINT)
+            process.send_signal(second)
             started = time.monotonic()
             assert process.wait(timeout=5) == 0
             assert time.monotonic() - started < 1.5
