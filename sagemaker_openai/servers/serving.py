@@ -20,6 +20,9 @@ What each connection is held to (`ConnectionRules`), with one deadline, `read_ti
 - A request h11 cannot read gets Hypercorn's own plain 400 (a head over MAX_HEAD_BYTES a 431) and a close.
   Hypercorn also accepts HTTP/2 over cleartext (prior knowledge or `Upgrade: h2c`) and WebSocket upgrades,
   and has no setting to turn them off: h2c requests are held to the same rules, WebSockets are refused.
+  One gap remains (Hypercorn 0.18): a client that opens with HTTP/2's preface and then sends no request is
+  not closed, since the idle timer stops on the preface's request line and HTTP/2 restarts it only when a
+  stream closes (a strict xfail test holds it; docs/proxy.md says what to do beyond loopback).
 
 When file descriptors run out, the event loop's "socket.accept() out of system resource" is logged once, as
 a warning, rather than with a traceback at every retry. Hypercorn's own messages show with --debug; an app
