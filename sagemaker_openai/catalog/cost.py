@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sagemaker_openai.config import InferenceComponentConfig, KitConfig
+from sagemaker_openai.config import InferenceComponentConfig, KitConfig, SingleModelConfig
 
 
 @dataclass(frozen=True)
@@ -20,14 +20,18 @@ class InstanceHours:
     initial: int
     minimum: int
     maximum: int
+    # `instance_pools`: the types SageMaker launches instead, in order, when instance_type has no capacity.
+    fallbacks: tuple[str, ...] = ()
 
     def describe(self) -> str:
         text = f"{self.initial} x {self.instance_type} per hour while in service"
         if self.minimum == 0:
             more = f", up to {self.maximum} x when scaled out" if self.maximum > self.initial else ""
-            return f"{text} (0 while scaled to zero{more})"
-        if self.maximum > self.initial or self.minimum < self.initial:
-            return f"{text} ({self.minimum} to {self.maximum} x with autoscaling)"
+            text += f" (0 while scaled to zero{more})"
+        elif self.maximum > self.initial or self.minimum < self.initial:
+            text += f" ({self.minimum} to {self.maximum} x with autoscaling)"
+        if self.fallbacks:
+            text += f"; {', '.join(self.fallbacks)} in its place when it has no capacity (instance_pools)"
         return text
 
 
@@ -55,6 +59,7 @@ def instance_hours(config: KitConfig) -> InstanceHours:
         initial=config.instance_count,
         minimum=minimum,
         maximum=config.max_instance_count,
+        fallbacks=tuple(config.instance_pools) if isinstance(config, SingleModelConfig) else (),
     )
 
 
@@ -67,17 +72,19 @@ def describe_cost(config: KitConfig, prices: dict[tuple[str, str], DatedPrice] |
     table = PRICES if prices is None else prices
     hours = instance_hours(config)
     lines = [f"Cost: {hours.describe()}"]
-    price = table.get((hours.instance_type, config.region)) if config.region else None
-    if price is None:
-        where = config.region or "any region (region is unset)"
+    for instance_type in (hours.instance_type, *hours.fallbacks):
+        price = table.get((instance_type, config.region)) if config.region else None
+        if price is None:
+            where = config.region or "any region (region is unset)"
+            lines.append(
+                f"  price: the kit has no dated price for {instance_type} in {where}; "
+                "`make preflight` reads it from the AWS Price List API"
+            )
+            continue
+        on = f" on {instance_type}" if hours.fallbacks else ""
         lines.append(
-            f"  price: the kit has no dated price for {hours.instance_type} in {where}; "
-            "`make preflight` reads it from the AWS Price List API"
+            f"  {usd(price.usd_per_hour * hours.initial)} per hour while in service{on} "
+            f"({usd(price.usd_per_hour)} per instance-hour in {config.region}, on demand; "
+            f"{price.source}, {price.as_of.isoformat()})"
         )
-        return lines
-    lines.append(
-        f"  {usd(price.usd_per_hour * hours.initial)} per hour while in service "
-        f"({usd(price.usd_per_hour)} per instance-hour in {config.region}, on demand; "
-        f"{price.source}, {price.as_of.isoformat()})"
-    )
     return lines

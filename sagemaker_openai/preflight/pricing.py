@@ -64,13 +64,11 @@ def check_cost(ctx: Context) -> list[Finding]:
         return [info(name, f"{hours.describe()}; the Price List API does not cover {ctx.partition}")]
     price = hourly_price(ctx, hours.instance_type)
     if price is None:
-        return [
-            info(
-                name,
-                f"{hours.describe()}; the Price List API lists no hosting price for "
-                f"{hours.instance_type} in {ctx.region}",
-            )
-        ]
+        text = (
+            f"{hours.describe()}; the Price List API lists no hosting price for "
+            f"{hours.instance_type} in {ctx.region}"
+        )
+        return [info(name, text + _fallback_prices(ctx, hours.fallbacks))]
     rate, published = price
     text = (
         f"{usd(rate * hours.initial)} per hour while in service ({hours.initial} x {hours.instance_type} at "
@@ -80,4 +78,15 @@ def check_cost(ctx: Context) -> list[Finding]:
         text += f"; up to {usd(rate * hours.maximum)} per hour at {hours.maximum} instances"
     if hours.minimum == 0:
         text += "; $0.00 for instances while scaled to zero"
-    return [info(name, text)]
+    return [info(name, text + _fallback_prices(ctx, hours.fallbacks))]
+
+
+def _fallback_prices(ctx: Context, fallbacks: tuple[str, ...]) -> str:
+    """What each `instance_pools` type costs per instance-hour, for when SageMaker launches it instead."""
+    if not fallbacks:
+        return ""
+    prices = []
+    for instance_type in fallbacks:
+        price = hourly_price(ctx, instance_type)
+        prices.append(f"{instance_type} {usd(price[0])}" if price else f"{instance_type} not listed")
+    return f"; per instance-hour in place of it when it has no capacity (instance_pools): {', '.join(prices)}"

@@ -46,6 +46,21 @@ def test_instance_hours_per_hour(config: dict[str, object], expected: str) -> No
     assert instance_hours(parse_config(config)).describe() == expected
 
 
+def test_fallback_pools_are_named_and_each_priced_from_its_own_row() -> None:
+    config = parse_config({"region": "us-east-1", "instance_pools": ["ml.g6e.2xlarge", "ml.g5.2xlarge"]})
+    prices = {("ml.g6e.2xlarge", "us-east-1"): DatedPrice(Decimal("2.5"), SOURCE, date(2026, 11, 30))}
+    assert describe_cost(config, prices=prices) == [
+        "Cost: 1 x ml.g6.2xlarge per hour while in service; ml.g6e.2xlarge, ml.g5.2xlarge in its place when "
+        "it has no capacity (instance_pools)",
+        "  price: the kit has no dated price for ml.g6.2xlarge in us-east-1; `make preflight` reads it from "
+        "the AWS Price List API",
+        "  $2.50 per hour while in service on ml.g6e.2xlarge ($2.50 per instance-hour in us-east-1, on "
+        "demand; AWS Price List API (test row), 2026-11-30)",
+        "  price: the kit has no dated price for ml.g5.2xlarge in us-east-1; `make preflight` reads it from "
+        "the AWS Price List API",
+    ]
+
+
 def test_no_price_without_a_dated_row() -> None:
     lines = describe_cost(parse_config({"region": "us-east-1"}), prices={})
     assert lines == [

@@ -568,6 +568,31 @@ def test_cost_comes_from_the_price_list_api_times_the_instances() -> None:
     ]
 
 
+def test_cost_prices_each_fallback_pool_per_instance_hour() -> None:
+    with stubs() as aws:
+        for instance_type, listed in (
+            ("ml.g6.2xlarge", "1.5"),
+            ("ml.g6e.2xlarge", "2.25"),
+            ("ml.g5.2xlarge", "0"),
+        ):
+            aws["pricing"].add_response(
+                "get_products",
+                {"PriceList": [_price(listed)], "FormatVersion": "aws_v1"},
+                {
+                    "ServiceCode": "AmazonSageMaker",
+                    "Filters": pricing.hosting_filters(instance_type, REGION),
+                    "FormatVersion": "aws_v1",
+                },
+            )
+        config = {"instance_pools": ["ml.g6e.2xlarge", "ml.g5.2xlarge"]}
+        findings = pricing.check_cost(aws.context(config))
+    assert _lines(findings) == [
+        "info     cost: $1.50 per hour while in service (1 x ml.g6.2xlarge at $1.50, on demand, AWS Price "
+        "List API for us-east-1, published 2026-11-20); per instance-hour in place of it when it has no "
+        "capacity (instance_pools): ml.g6e.2xlarge $2.25, ml.g5.2xlarge not listed"
+    ]
+
+
 def test_no_listed_price_says_so_without_a_number() -> None:
     with stubs() as aws:
         aws["pricing"].add_response(
