@@ -1,6 +1,7 @@
 """What the deployment under test is and costs: instances from the control plane, price from the Price List.
 
-The instance type and count come from DescribeEndpoint and DescribeEndpointConfig; the vLLM flags from the
+The instance type and count come from DescribeEndpoint and DescribeEndpointConfig (with `instance_pools`,
+from the pool whose instances are running); the vLLM flags from the
 container environment (SM_VLLM_* variables) of the model or inference component. The hourly price is the
 on-demand SageMaker hosting price the pre-flight reads (sagemaker_openai.preflight.pricing), or the one
 given with --price-per-hour. Each read that is not allowed (the invoker role may only call the endpoint)
@@ -61,7 +62,29 @@ def describe_deployment(
         for name, value in sorted(environment.items())
         if name.startswith(_VLLM_PREFIX)
     }
-    return Deployment(configured.get("InstanceType"), count, flags)
+    if "InstanceType" in configured:
+        return Deployment(configured["InstanceType"], count, flags)
+    return _from_pools(endpoint_name, serving, flags)
+
+
+def _from_pools(endpoint_name: str, serving: dict[str, Any], flags: dict[str, str]) -> Deployment:
+    """A variant with instance pools names no type: the type is that of the pool with running instances."""
+    running = [
+        (pool["InstanceType"], pool["CurrentInstanceCount"])
+        for pool in serving.get("InstancePools", [])
+        if pool.get("CurrentInstanceCount")
+    ]
+    if len(running) == 1:
+        return Deployment(running[0][0], running[0][1], flags)
+    found = ", ".join(f"{count} x {name}" for name, count in running) or "no pool reports instances"
+    return Deployment(
+        vllm_flags=flags,
+        notes=(
+            f"endpoint {endpoint_name} runs on instance pools ({found}); pass --instance-type and "
+            "--instance-count to price one type, or --price-per-hour with the mix's total and "
+            "--instance-count 1",
+        ),
+    )
 
 
 def _environment(client: Any, variant: dict[str, Any], component: str | None) -> dict[str, str]:

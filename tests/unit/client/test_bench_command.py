@@ -328,6 +328,70 @@ def test_the_deployment_is_read_from_the_control_plane() -> None:
     assert deployment == Deployment("ml.g6.2xlarge", 2, {"max_model_len": "8192", "max_num_seqs": "64"})
 
 
+def _pooled_deployment(pools: list[dict[str, object]]) -> Deployment:
+    client = aws_client("sagemaker")
+    with Stubber(client) as stubber:
+        stubber.add_response(
+            "describe_endpoint",
+            {**ENDPOINT, "ProductionVariants": [{"VariantName": "AllTraffic", "InstancePools": pools}]},
+            {"EndpointName": "demo-ep"},
+        )
+        variant = {
+            "VariantName": "AllTraffic",
+            "ModelName": "demo-model",
+            "InstancePools": [
+                {"InstanceType": "ml.g6.2xlarge", "Priority": 1},
+                {"InstanceType": "ml.g6e.2xlarge", "Priority": 2},
+            ],
+        }
+        stubber.add_response(
+            "describe_endpoint_config",
+            {
+                "EndpointConfigName": "demo-config",
+                "EndpointConfigArn": "arn:aws:sagemaker:us-east-1:123456789012:endpoint-config/demo-config",
+                "ProductionVariants": [variant],
+                "CreationTime": "2026-01-01T00:00:00Z",
+            },
+            {"EndpointConfigName": "demo-config"},
+        )
+        stubber.add_response(
+            "describe_model",
+            {
+                "ModelName": "demo-model",
+                "ModelArn": "arn:aws:sagemaker:us-east-1:123456789012:model/demo-model",
+                "CreationTime": "2026-01-01T00:00:00Z",
+                "PrimaryContainer": {"Environment": {"SM_VLLM_MAX_NUM_SEQS": "64"}},
+            },
+            {"ModelName": "demo-model"},
+        )
+        return describe_deployment(StubbedSession(sagemaker=client), REGION, "demo-ep", None)
+
+
+def test_with_instance_pools_the_running_pool_is_the_deployment() -> None:
+    deployment = _pooled_deployment(
+        [
+            {"InstanceType": "ml.g6.2xlarge", "CurrentInstanceCount": 0},
+            {"InstanceType": "ml.g6e.2xlarge", "CurrentInstanceCount": 2},
+        ]
+    )
+    assert deployment == Deployment("ml.g6e.2xlarge", 2, {"max_num_seqs": "64"})
+
+
+def test_instances_of_several_pools_are_not_priced_as_one_type() -> None:
+    deployment = _pooled_deployment(
+        [
+            {"InstanceType": "ml.g6.2xlarge", "CurrentInstanceCount": 1},
+            {"InstanceType": "ml.g6e.2xlarge", "CurrentInstanceCount": 1},
+        ]
+    )
+    assert (deployment.instance_type, deployment.instance_count) == (None, None)
+    assert deployment.notes == (
+        "endpoint demo-ep runs on instance pools (1 x ml.g6.2xlarge, 1 x ml.g6e.2xlarge); pass "
+        "--instance-type and --instance-count to price one type, or --price-per-hour with the mix's total "
+        "and --instance-count 1",
+    )
+
+
 def test_a_deployment_that_may_not_be_described_becomes_a_note() -> None:
     client = aws_client("sagemaker")
     with Stubber(client) as stubber:
