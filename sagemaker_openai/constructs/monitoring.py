@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import cast
 
-from aws_cdk import Aws, CfnMapping, CfnOutput, Duration, Fn, Stack
+from aws_cdk import Aws, CfnOutput, Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_iam as iam
@@ -28,6 +28,7 @@ from sagemaker_openai.constructs.alarm_sources import (
     alarm_name_prefixes,
     alarm_source_conditions,
 )
+from sagemaker_openai.constructs.console import console_url
 from sagemaker_openai.naming import error_rate_alarm_name
 
 INVOCATIONS = "AWS/SageMaker"
@@ -35,12 +36,6 @@ ENDPOINT_INSTANCES = "/aws/sagemaker/Endpoints"
 COMPONENT_INSTANCES = "/aws/sagemaker/InferenceComponents"
 PERIOD = Duration.minutes(5)
 MICROSECONDS_PER_SECOND = 1_000_000
-# The console's domain per partition, for the dashboard URL output.
-CONSOLE_DOMAINS = {
-    "aws": "console.aws.amazon.com",
-    "aws-cn": "console.amazonaws.cn",
-    "aws-us-gov": "console.amazonaws-us-gov.com",
-}
 
 
 @dataclass(frozen=True)
@@ -314,23 +309,11 @@ class EndpointMonitoring(Construct):
             widgets=rows,
             default_interval=Duration.hours(3),
         )
-        domains = CfnMapping(
-            self,
-            "ConsoleDomain",
-            mapping={partition: {"Domain": d} for partition, d in CONSOLE_DOMAINS.items()},
-        )
         CfnOutput(
             Stack.of(self),
             "DashboardUrl",
-            value=Fn.join(
-                "",
-                [
-                    "https://",
-                    domains.find_in_map(Aws.PARTITION, "Domain"),
-                    "/cloudwatch/home?region=",
-                    Aws.REGION,
-                    f"#dashboards:name={self.endpoint_name}",
-                ],
+            value=console_url(
+                self, ["/cloudwatch/home?region=", Aws.REGION, f"#dashboards:name={self.endpoint_name}"]
             ),
             description="CloudWatch dashboard of the endpoint: invocations, latency, errors, GPU and scaling",
         )
@@ -350,11 +333,21 @@ class EndpointMonitoring(Construct):
         widgets: list[cloudwatch.IWidget] = [
             cloudwatch.GraphWidget(
                 title=f"{title}invocations and errors",
-                left=[self._invocation_metric("Invocations", "Sum", component)],
-                right=[
+                left=[
+                    self._invocation_metric("Invocations", "Sum", component),
                     self._invocation_metric("Invocation4XXErrors", "Sum", component),
                     self._invocation_metric("Invocation5XXErrors", "Sum", component),
                 ],
+                # The rate the 5xx alarm watches, beside its threshold.
+                right=[self._error_rate(component)],
+                right_annotations=[
+                    cloudwatch.HorizontalAnnotation(
+                        value=self.spec.thresholds.invocation_5xx_error_rate_percent, label="5xx alarm"
+                    )
+                ]
+                if self.spec.alarms
+                else None,
+                right_y_axis=cloudwatch.YAxisProps(min=0, label="% of requests", show_units=False),
                 width=6,
             ),
             cloudwatch.GraphWidget(

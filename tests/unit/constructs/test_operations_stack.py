@@ -1,5 +1,6 @@
 """The operations settings in the template: autoscaling, alarms, dashboard, VPC and KMS."""
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -19,6 +20,7 @@ BUCKET_KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/abcd1234-12ab-34cd-56ef
 TOPIC_ARN = "arn:aws:sns:us-east-1:123456789012:ops-alerts"
 SUBNETS = ["subnet-0123456789abcdef0", "subnet-0fedcba9876543210"]
 SG = "sg-0123456789abcdef0"
+RATE_EXPRESSION = "IF(invocations > 0, 100 * errors / invocations, 0)"
 
 
 @pytest.fixture(scope="module")
@@ -150,7 +152,7 @@ def _error_rate_metrics(dimensions: list[dict[str, str]]) -> list[dict[str, Any]
     """The 5xx alarm's metric math: errors per 100 requests, and 0 (not missing) with no requests."""
     return [
         {
-            "Expression": "IF(invocations > 0, 100 * errors / invocations, 0)",
+            "Expression": RATE_EXPRESSION,
             "Id": "expr_1",
             "Label": "5xx responses (% of requests)",
             "ReturnData": True,
@@ -242,6 +244,15 @@ def test_dashboard_and_its_url(prod: Synthesized) -> None:
         '"target"',
     ):
         assert needle in body
+    # The 5xx rate the alarm watches is drawn on the right axis beside the alarm's threshold (5 %).
+    (errors,) = [
+        w for w in json.loads(body)["widgets"] if w["properties"].get("title") == "invocations and errors"
+    ]
+    rate = {"label": "5xx responses (% of requests)", "expression": RATE_EXPRESSION, "yAxis": "right"}
+    assert [rate] in errors["properties"]["metrics"]
+    assert errors["properties"]["annotations"] == {
+        "horizontal": [{"value": 5, "label": "5xx alarm", "yAxis": "right"}]
+    }
     url = prod.template["Outputs"]["DashboardUrl"]["Value"]["Fn::Join"][1]
     mapping_id, partition, key = url[1]["Fn::FindInMap"]
     assert partition == {"Ref": "AWS::Partition"}
