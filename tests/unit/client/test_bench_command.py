@@ -288,12 +288,16 @@ def test_a_stack_model_is_called_with_a_self_renewing_token(
     assert "local-runtime ic-b" not in out  # the answers are measured, not printed
 
 
-def test_the_deployment_is_read_from_the_control_plane() -> None:
+def _described(
+    configured: dict[str, object], serving: dict[str, object], environment: dict[str, str]
+) -> Deployment:
+    """describe_deployment against stubbed answers: the variant as configured and as serving, and the
+    model's container environment."""
     client = aws_client("sagemaker")
     with Stubber(client) as stubber:
         stubber.add_response(
             "describe_endpoint",
-            {**ENDPOINT, "ProductionVariants": [{"VariantName": "AllTraffic", "CurrentInstanceCount": 2}]},
+            {**ENDPOINT, "ProductionVariants": [{"VariantName": "AllTraffic", **serving}]},
             {"EndpointName": "demo-ep"},
         )
         stubber.add_response(
@@ -302,7 +306,7 @@ def test_the_deployment_is_read_from_the_control_plane() -> None:
                 "EndpointConfigName": "demo-config",
                 "EndpointConfigArn": "arn:aws:sagemaker:us-east-1:123456789012:endpoint-config/demo-config",
                 "ProductionVariants": [
-                    {"VariantName": "AllTraffic", "ModelName": "demo-model", "InstanceType": "ml.g6.2xlarge"}
+                    {"VariantName": "AllTraffic", "ModelName": "demo-model", **configured}
                 ],
                 "CreationTime": "2026-01-01T00:00:00Z",
             },
@@ -314,57 +318,30 @@ def test_the_deployment_is_read_from_the_control_plane() -> None:
                 "ModelName": "demo-model",
                 "ModelArn": "arn:aws:sagemaker:us-east-1:123456789012:model/demo-model",
                 "CreationTime": "2026-01-01T00:00:00Z",
-                "PrimaryContainer": {
-                    "Environment": {
-                        "SM_VLLM_MAX_NUM_SEQS": "64",
-                        "SM_VLLM_MAX_MODEL_LEN": "8192",
-                        "HF_MODEL_ID": "m",
-                    }
-                },
-            },
-            {"ModelName": "demo-model"},
-        )
-        deployment = describe_deployment(StubbedSession(sagemaker=client), REGION, "demo-ep", None)
-    assert deployment == Deployment("ml.g6.2xlarge", 2, {"max_model_len": "8192", "max_num_seqs": "64"})
-
-
-def _pooled_deployment(pools: list[dict[str, object]]) -> Deployment:
-    client = aws_client("sagemaker")
-    with Stubber(client) as stubber:
-        stubber.add_response(
-            "describe_endpoint",
-            {**ENDPOINT, "ProductionVariants": [{"VariantName": "AllTraffic", "InstancePools": pools}]},
-            {"EndpointName": "demo-ep"},
-        )
-        variant = {
-            "VariantName": "AllTraffic",
-            "ModelName": "demo-model",
-            "InstancePools": [
-                {"InstanceType": "ml.g6.2xlarge", "Priority": 1},
-                {"InstanceType": "ml.g6e.2xlarge", "Priority": 2},
-            ],
-        }
-        stubber.add_response(
-            "describe_endpoint_config",
-            {
-                "EndpointConfigName": "demo-config",
-                "EndpointConfigArn": "arn:aws:sagemaker:us-east-1:123456789012:endpoint-config/demo-config",
-                "ProductionVariants": [variant],
-                "CreationTime": "2026-01-01T00:00:00Z",
-            },
-            {"EndpointConfigName": "demo-config"},
-        )
-        stubber.add_response(
-            "describe_model",
-            {
-                "ModelName": "demo-model",
-                "ModelArn": "arn:aws:sagemaker:us-east-1:123456789012:model/demo-model",
-                "CreationTime": "2026-01-01T00:00:00Z",
-                "PrimaryContainer": {"Environment": {"SM_VLLM_MAX_NUM_SEQS": "64"}},
+                "PrimaryContainer": {"Environment": environment},
             },
             {"ModelName": "demo-model"},
         )
         return describe_deployment(StubbedSession(sagemaker=client), REGION, "demo-ep", None)
+
+
+def test_the_deployment_is_read_from_the_control_plane() -> None:
+    deployment = _described(
+        {"InstanceType": "ml.g6.2xlarge"},
+        {"CurrentInstanceCount": 2},
+        {"SM_VLLM_MAX_NUM_SEQS": "64", "SM_VLLM_MAX_MODEL_LEN": "8192", "HF_MODEL_ID": "m"},
+    )
+    assert deployment == Deployment("ml.g6.2xlarge", 2, {"max_model_len": "8192", "max_num_seqs": "64"})
+
+
+def _pooled_deployment(pools: list[dict[str, object]]) -> Deployment:
+    configured = {
+        "InstancePools": [
+            {"InstanceType": "ml.g6.2xlarge", "Priority": 1},
+            {"InstanceType": "ml.g6e.2xlarge", "Priority": 2},
+        ]
+    }
+    return _described(configured, {"InstancePools": pools}, {"SM_VLLM_MAX_NUM_SEQS": "64"})
 
 
 def test_with_instance_pools_the_running_pool_is_the_deployment() -> None:

@@ -111,6 +111,12 @@ def _closed_within(sock: socket.socket, seconds: float) -> bytes:
     return received
 
 
+def _closed_at_the_deadline(sock: socket.socket, started: float) -> None:
+    """The server closes the connection, without a word, about DEADLINE after `started`."""
+    assert _closed_within(sock, 5) == b""
+    assert DEADLINE / 2 < time.monotonic() - started < DEADLINE + 2
+
+
 def _trickle_for(sock: socket.socket, seconds: float) -> None:
     """A byte every `seconds` / 4, each well inside the deadline, for `seconds` in all (or until answered).
     Then nothing: a byte sent after the server closed would draw a reset that discards its answer."""
@@ -151,9 +157,7 @@ def _answered(served: Served, seconds: float) -> int:
 @pytest.mark.parametrize("serve", SERVERS)
 def test_a_connection_that_sends_nothing_is_closed_at_the_deadline(serve: ServerFactory) -> None:
     with serve(64) as served, served.connect() as sock:
-        started = time.monotonic()
-        assert _closed_within(sock, 5) == b""
-        assert DEADLINE / 2 < time.monotonic() - started < DEADLINE + 2
+        _closed_at_the_deadline(sock, started=time.monotonic())
 
 
 @pytest.mark.parametrize("serve", SERVERS)
@@ -162,8 +166,7 @@ def test_a_head_trickled_slowly_is_closed_at_the_deadline(serve: ServerFactory) 
         sock.sendall(served.chat_head[:20])
         started = time.monotonic()
         _trickle_for(sock, 2 * DEADLINE)  # a byte every DEADLINE / 2: each inside it, the whole head not
-        assert _closed_within(sock, 5) == b""
-        assert DEADLINE / 2 < time.monotonic() - started < DEADLINE + 2
+        _closed_at_the_deadline(sock, started)
 
 
 @pytest.mark.parametrize("serve", SERVERS)
@@ -171,9 +174,7 @@ def test_a_kept_alive_connection_left_idle_is_closed_at_the_deadline(serve: Serv
     with serve(64) as served, served.connect() as sock:
         sock.sendall(served.ping)
         assert _whole_answer(sock)[0] == 200
-        started = time.monotonic()
-        assert _closed_within(sock, 5) == b""
-        assert DEADLINE / 2 < time.monotonic() - started < DEADLINE + 2
+        _closed_at_the_deadline(sock, started=time.monotonic())
 
 
 @pytest.mark.parametrize("serve", SERVERS)
