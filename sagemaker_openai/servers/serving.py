@@ -12,8 +12,8 @@ What each connection is held to (`ConnectionRules`), with one deadline, `read_ti
   (hypercorn 0.18.0, `asyncio/tcp_server.py` and `protocol/h11.py`). So a connection that sends nothing,
   or its head a byte at a time, and a kept-alive connection left idle, are all closed at the deadline.
 - A request's body must arrive whole within `read_timeout` of its head (`RequestGuard`, in front of the
-  app), or the request is answered 408 in the server's own error format and its connection closed; an
-  answer given before the body is in (a refusal) closes the connection too.
+  app: servers/request_guard.py), or the request is answered 408 in the server's own error format and its
+  connection closed; an answer given before the body is in (a refusal) closes the connection too.
 - At most `max_connections` requests are served at once (`RequestGuard`): one more is answered 503 at once,
   in the server's error format, and its connection closed. A connection that has not sent a whole head
   holds no place; the deadline above closes it.
@@ -42,42 +42,29 @@ import signal
 import socket
 import threading
 import time
-from collections import OrderedDict
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Coroutine, Iterator, Sequence
 from typing import Any, cast
 
 from hypercorn.asyncio import serve as hypercorn_serve
 from hypercorn.config import Config as HypercornConfig
 from hypercorn.typing import ASGIFramework
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp
+
+from sagemaker_openai.servers.request_guard import ConnectionRules, RequestGuard
+
+__all__ = ["MAX_HEAD_BYTES", "SHUTDOWN_GRACE", "AppServer", "ConnectionRules", "RequestGuard"]
 
 log = logging.getLogger(__name__)
 
 SHUTDOWN_GRACE = 5
+# A forced stop cancels what is left every FORCE_INTERVAL seconds, FORCE_ROUNDS times at most.
+FORCE_INTERVAL = 0.1
+FORCE_ROUNDS = 50
 # A request line and headers beyond this get a 431 (bearer tokens are a few KiB).
 MAX_HEAD_BYTES = 64 * 1024
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 _OUT_OF_RESOURCES = "socket.accept() out of system resource"
-# Connections remembered to count each once (a counter for tests and benchmarks, bounded in memory).
-_RECENT_CLIENTS = 4096
-
-Header = tuple[bytes, bytes]
-# (status, message) -> the headers and JSON body of an error answer in the server's own format.
-ErrorAnswer = Callable[[int, str], tuple[Sequence[Header], bytes]]
-
-
-@dataclass(frozen=True)
-class ConnectionRules:
-    """What every request is held to, and how a refused or late one is answered.
-
-    `max_connections` requests are served at once; one more is answered 503. A request's head and its body
-    each have `read_timeout` seconds to arrive; a kept-alive connection idle that long is closed."""
-
-    server_name: str
-    error_answer: ErrorAnswer
-    read_timeout: float
-    max_connections: int
+_CONNECTION_TASK_FAILED = "Unhandled exception in client_connected_cb"
 
 
 class AppServer:
@@ -118,7 +105,7 @@ class AppServer:
         """Serve until a stop signal (or `stop()`), then close the socket."""
         try:
             asyncio.run(self._serve())
-        except KeyboardInterrupt:  # a second stop signal: stop at once
+        except KeyboardInterrupt:  # a SIGINT before the stop signals are handled
             pass
         finally:
             self._socket.close()
@@ -154,38 +141,47 @@ class AppServer:
         self._loop = loop
         if self._stop_asked.is_set():
             stop.set()
-        # Hypercorn owns (and closes) a duplicate of the socket; this object closes the original.
-        self._config.bind = [f"fd://{os.dup(self._socket.fileno())}"]
+        force = asyncio.Event()
+        # Hypercorn wraps (and at its end closes) a duplicate of the socket once the app has started; this
+        # object closes the original.
+        listener = os.dup(self._socket.fileno())
+        self._config.bind = [f"fd://{listener}"]
         # Hypercorn types ASGI messages as TypedDicts, Starlette and the guard as mappings: the same messages.
         app = cast(ASGIFramework, self._guard)
         serving = asyncio.ensure_future(
             hypercorn_serve(app, self._config, shutdown_trigger=stop.wait, mode="asgi")
         )
-        with self._stop_signals(loop, stop):
-            stopping = asyncio.ensure_future(stop.wait())
-            await asyncio.wait({serving, stopping}, return_when=asyncio.FIRST_COMPLETED)
-            stopping.cancel()
-            # Hypercorn lets open answers run for its graceful_timeout; on Python 3.12+ it first waits for
-            # every connection to close (asyncio's Server.wait_closed), so the grace is bounded here too.
-            done, _ = await asyncio.wait({serving}, timeout=SHUTDOWN_GRACE + 1.0)
-            if not done:
-                log.warning("%s: cancelling unfinished answers at shutdown", self._name)
-                serving.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await serving
+        forced = False
+        try:
+            with self._stop_signals(loop, stop, force):
+                await _first_of(serving, stop.wait())
+                # Hypercorn lets open answers run for its graceful_timeout, then cancels them once; an answer
+                # that does not end on one cancel (a client that stopped reading, an app that unwinds slowly)
+                # or Python 3.12's Server.wait_closed (which waits for every connection) would keep it
+                # waiting, so the grace is bounded here, and a second stop signal ends it at once.
+                await _first_of(serving, force.wait(), timeout=SHUTDOWN_GRACE + 1.0)
+                if not serving.done():
+                    forced = True
+                    if not force.is_set():  # the grace ran out (a second signal asked for this)
+                        log.warning("%s: cancelling unfinished answers at shutdown", self._name)
+                    await _cancel_everything_else()
+        finally:
+            if not self._guard.started.is_set():  # the app never started: Hypercorn never took the socket
+                os.close(listener)
+        _settle(serving, forced=forced)
 
     @contextlib.contextmanager
-    def _stop_signals(self, loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> Iterator[None]:
-        # The first SIGINT or SIGTERM stops gracefully, a second one at once (a KeyboardInterrupt, which
-        # asyncio lets out of the loop and serve() ends on). A stop by signal is a server's normal end.
+    def _stop_signals(
+        self, loop: asyncio.AbstractEventLoop, stop: asyncio.Event, force: asyncio.Event
+    ) -> Iterator[None]:
+        # The first SIGINT or SIGTERM stops gracefully, a second one at once. A stop by signal is a server's
+        # normal end.
         if threading.current_thread() is not threading.main_thread():
             yield
             return
 
         def on_signal() -> None:
-            if stop.is_set():
-                raise KeyboardInterrupt
-            stop.set()
+            (force if stop.is_set() else stop).set()
 
         for sig in _STOP_SIGNALS:
             loop.add_signal_handler(sig, on_signal)
@@ -209,9 +205,61 @@ class AppServer:
             return
         # A stop at once cancels the connections' tasks; on Python 3.11 asyncio's stream callback then
         # reports each as an error (it asks a cancelled task for its exception). Nothing failed.
-        if isinstance(context.get("exception"), asyncio.CancelledError):
+        error = context.get("exception")
+        if isinstance(error, asyncio.CancelledError):
+            return
+        # Over HTTP/2, DATA for a stream already answered (a refusal, a 408) ends Hypercorn 0.18's
+        # connection task with a KeyError (protocol/h2.py looks the stream up): the connection closes, and
+        # the answer was sent. Said with --debug only.
+        if context.get("message") == _CONNECTION_TASK_FAILED and _only_key_errors(error):
+            log.debug("%s: an HTTP/2 connection ended on data for an answered stream", self._name)
             return
         loop.default_exception_handler(context)
+
+
+async def _first_of(
+    task: asyncio.Future[None], event: Coroutine[Any, Any, Any], timeout: float | None = None
+) -> None:
+    """Wait until `task` ends, `event` returns or `timeout` passes."""
+    waiting = asyncio.ensure_future(event)
+    try:
+        await asyncio.wait({task, waiting}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        waiting.cancel()
+
+
+async def _cancel_everything_else() -> None:
+    """Cancel every other task of the loop, again and again, until all have ended (or FORCE_ROUNDS
+    passed): some of Hypercorn's connection tasks survive one cancel (a close that waits for a client
+    that stopped reading), and asyncio.run would then wait for them forever."""
+    this = asyncio.current_task()
+    for _ in range(FORCE_ROUNDS):
+        others = [task for task in asyncio.all_tasks() if task is not this]
+        if not others:
+            return
+        for task in others:
+            task.cancel()
+        await asyncio.wait(others, timeout=FORCE_INTERVAL)
+
+
+def _settle(serving: asyncio.Future[None], *, forced: bool) -> None:
+    """Hypercorn's end: an error of its own is raised, unless the stop was forced (Hypercorn's cleanup,
+    cancelled half-way, may then fail in ways that mean nothing)."""
+    if not serving.done() or serving.cancelled():
+        return
+    error = serving.exception()
+    if error is None:
+        return
+    if forced:
+        log.debug("Hypercorn ended with %r after a forced stop", error)
+        return
+    raise error
+
+
+def _only_key_errors(error: object) -> bool:
+    if isinstance(error, BaseExceptionGroup):  # Hypercorn's connection task runs in a task group
+        return error.split(KeyError)[1] is None
+    return isinstance(error, KeyError)
 
 
 def _config(rules: ConnectionRules, backlog: int) -> HypercornConfig:
@@ -244,135 +292,3 @@ def _bound(host: str, port: int, backlog: int) -> socket.socket:
         listener.close()
         raise
     return listener
-
-
-class RequestGuard:
-    """ASGI middleware: at most `rules.max_connections` requests at once (503 past it), and a request's
-    body must arrive whole within `rules.read_timeout` of its head.
-
-    Past the deadline the request is answered 408 (unless its answer has started) and its connection
-    closed; the app then reads a disconnect, and what it sends is dropped. An answer that starts before the
-    body is in closes the connection after it, so that no body left unread holds the connection open.
-    `started` is set once the app has started (its lifespan startup is complete)."""
-
-    def __init__(self, app: ASGIApp, rules: ConnectionRules, *, headers: Sequence[Header] = ()) -> None:
-        self._app = app
-        self._rules = rules
-        self._headers = list(headers)
-        self.started = threading.Event()
-        self.in_flight = 0
-        self.connections_seen = 0
-        # The client addresses (host, port: one per connection) that sent the latest requests, bounded.
-        self._recent_clients: OrderedDict[tuple[str, int], None] = OrderedDict()
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            await self._http(scope, receive, send)
-        elif scope["type"] == "lifespan":
-            await self._app(scope, receive, self._lifespan_send(send))
-        else:  # a WebSocket: closing before accepting makes the server answer 403
-            await receive()
-            await send({"type": "websocket.close", "code": 1008})
-
-    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
-        self._count(scope.get("client"))
-        exchange = _Exchange(scope, receive, send, self._rules, self._headers)
-        if self.in_flight >= self._rules.max_connections:
-            log.debug(
-                "%s: a request past the limit of %d", self._rules.server_name, self._rules.max_connections
-            )
-            await exchange.refuse(
-                503, "The server is at its limit of requests served at once; retry shortly."
-            )
-            return
-        self.in_flight += 1
-        try:
-            await self._app(scope, exchange.receive, exchange.send)
-        finally:
-            self.in_flight -= 1
-
-    def _lifespan_send(self, send: Send) -> Send:
-        async def lifespan_send(message: Message) -> None:
-            await send(message)
-            if message["type"] == "lifespan.startup.complete":
-                self.started.set()
-
-        return lifespan_send
-
-    def _count(self, client: tuple[str, int] | None) -> None:
-        if client is None:
-            return
-        key = (client[0], client[1])
-        if key in self._recent_clients:
-            self._recent_clients.move_to_end(key)
-            return
-        self.connections_seen += 1
-        self._recent_clients[key] = None
-        if len(self._recent_clients) > _RECENT_CLIENTS:
-            self._recent_clients.popitem(last=False)
-
-
-@dataclass
-class _Exchange:
-    scope: Scope
-    _receive: Receive
-    _send: Send
-    rules: ConnectionRules
-    headers: list[Header]
-    body_in: bool = False
-    answer_started: bool = False
-    timed_out: bool = False
-    deadline: float = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.deadline = asyncio.get_running_loop().time() + self.rules.read_timeout
-        headers = dict(self.scope["headers"])
-        # No body announced: nothing to wait for.
-        self.body_in = b"transfer-encoding" not in headers and headers.get(b"content-length", b"0") == b"0"
-
-    async def receive(self) -> Message:
-        if self.timed_out:
-            return {"type": "http.disconnect"}
-        if self.body_in:
-            return await self._receive()
-        try:
-            async with asyncio.timeout_at(self.deadline):
-                message = await self._receive()
-        except TimeoutError:
-            self.timed_out = True
-            if not self.answer_started:
-                log.debug("%s: a request body did not arrive within the read timeout", self.rules.server_name)
-                await self.refuse(408, "The request did not arrive within the read timeout.")
-            return {"type": "http.disconnect"}
-        if message["type"] != "http.request" or not message.get("more_body", False):
-            self.body_in = True
-        return message
-
-    async def send(self, message: Message) -> None:
-        if self.timed_out:
-            return
-        if message["type"] == "http.response.start":
-            self.answer_started = True
-            if self.headers or not self.body_in:
-                headers = [*message.get("headers", []), *self.headers]
-                message = {**message, "headers": headers if self.body_in else _closing(headers)}
-        await self._send(message)
-
-    async def refuse(self, status: int, message: str) -> None:
-        """Answer `status` in the server's error format, before the app has answered, and close."""
-        headers, body = self.rules.error_answer(status, message)
-        fields = [
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(body)).encode()),
-            *headers,
-            *self.headers,
-            (b"connection", b"close"),
-        ]
-        await self._send({"type": "http.response.start", "status": status, "headers": fields})
-        await self._send({"type": "http.response.body", "body": body})
-
-
-def _closing(headers: Sequence[Header]) -> list[Header]:
-    if any(name.lower() == b"connection" for name, _ in headers):
-        return [(name, b"close" if name.lower() == b"connection" else value) for name, value in headers]
-    return [*headers, (b"connection", b"close")]
