@@ -335,7 +335,7 @@ def test_the_deployment_is_read_from_the_control_plane() -> None:
 
 
 def _pooled_deployment(pools: list[dict[str, object]]) -> Deployment:
-    configured = {
+    configured: dict[str, object] = {
         "InstancePools": [
             {"InstanceType": "ml.g6.2xlarge", "Priority": 1},
             {"InstanceType": "ml.g6e.2xlarge", "Priority": 2},
