@@ -62,15 +62,15 @@ def describe_deployment(
         for name, value in sorted(environment.items())
         if name.startswith(_VLLM_PREFIX)
     }
-    if "InstanceType" in configured:
-        return Deployment(configured["InstanceType"], count, flags)
+    if "InstancePools" not in configured:
+        return Deployment(configured.get("InstanceType"), count, flags)
     return _from_pools(endpoint_name, serving, flags)
 
 
 def _from_pools(endpoint_name: str, serving: dict[str, Any], flags: dict[str, str]) -> Deployment:
     """A variant with instance pools names no type: the type is that of the pool with running instances."""
     running = [
-        (pool["InstanceType"], pool["CurrentInstanceCount"])
+        (str(pool.get("InstanceType")), int(pool["CurrentInstanceCount"]))
         for pool in serving.get("InstancePools", [])
         if pool.get("CurrentInstanceCount")
     ]

@@ -354,6 +354,10 @@ def test_with_instance_pools_the_running_pool_is_the_deployment() -> None:
     assert deployment == Deployment("ml.g6e.2xlarge", 2, {"max_num_seqs": "64"})
 
 
+def test_a_variant_with_neither_a_type_nor_pools_is_unpriced_without_a_pool_note() -> None:
+    assert _described({}, {"CurrentInstanceCount": 1}, {}) == Deployment(None, 1, {})
+
+
 def test_instances_of_several_pools_are_not_priced_as_one_type() -> None:
     deployment = _pooled_deployment(
         [
