@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import functools
 import json
+import socket
 import subprocess
 import sys
 import threading
@@ -183,3 +184,12 @@ def start_local_runtime(
         process.communicate(timeout=10)
         raise AssertionError(f"local-runtime did not start: {first_line!r}")
     return process, first_line.split()[-1]
+
+
+def closed_within(sock: socket.socket, seconds: float) -> bytes:
+    """Everything a server sends on `sock` until it closes the connection; fails if it is still open."""
+    sock.settimeout(seconds)
+    received = b""
+    while chunk := sock.recv(65536):
+        received += chunk
+    return received

@@ -29,7 +29,7 @@ from sagemaker_openai.servers.local_runtime import LocalRuntimeServer, TokenVeri
 from sagemaker_openai.servers.local_runtime.upstream import Upstream
 
 from .conftest import RuntimeFactory
-from .helpers import REGION
+from .helpers import REGION, closed_within
 
 CHAT_PATH = "/endpoints/ep/openai/v1/chat/completions"
 TIMEOUT = 0.3
@@ -81,15 +81,6 @@ def _openai_error(status: int, headers: dict[str, str], body: dict[str, object])
     return status, str(error["type"]), str(error["message"])
 
 
-def _closed_within(sock: socket.socket, seconds: float) -> bytes:
-    """Everything the server sends until it closes the connection; fails if it is still open."""
-    sock.settimeout(seconds)
-    received = b""
-    while chunk := sock.recv(65536):
-        received += chunk
-    return received
-
-
 def _with_signature(token: str, signature: str) -> str:
     url = base64.b64decode(token.removeprefix("sagemaker-api-key-")).decode()
     head = url.partition("X-Amz-Signature=")[0]
@@ -138,7 +129,7 @@ def test_a_content_length_that_is_not_ascii_digits_gets_400_and_a_close(
     connection.sendall(
         _raw_post(server, headers={"Authorization": f"Bearer {token}", "Content-Length": length}, body=b"{}")
     )
-    _assert_plain_400(_closed_within(connection, 5))
+    _assert_plain_400(closed_within(connection, 5))
 
 
 @pytest.mark.parametrize(
@@ -205,7 +196,7 @@ def test_a_request_the_http_parser_cannot_read_gets_hypercorns_400_and_a_close(
     connection: socket.socket, request_bytes: bytes
 ) -> None:
     connection.sendall(request_bytes)
-    _assert_plain_400(_closed_within(connection, 5))
+    _assert_plain_400(closed_within(connection, 5))
 
 
 # --- read timeout ----------------------------------------------------------------------------------------
@@ -217,7 +208,7 @@ def test_an_idle_kept_alive_connection_is_released_by_the_timeout(
     connection.sendall(f"GET /ping HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n\r\n".encode())
     assert _answer(connection)[0] == 200
     started = time.monotonic()
-    assert _closed_within(connection, 5) == b""
+    assert closed_within(connection, 5) == b""
     assert TIMEOUT / 2 < time.monotonic() - started < TIMEOUT + 1.5
 
 
@@ -230,7 +221,7 @@ def test_a_half_sent_body_gets_408_and_is_released(
         )
     )
     started = time.monotonic()
-    received = _closed_within(connection, 5)
+    received = closed_within(connection, 5)
     assert time.monotonic() - started < TIMEOUT + 1.5
     status, headers, body = _parse_answer(io.BytesIO(received))
     assert _openai_error(status, headers, body) == (
@@ -247,7 +238,7 @@ def _trickle_until_answered(sock: socket.socket, seconds: float) -> bytes:
     started = time.monotonic()
     while time.monotonic() - started < 0.75 * TIMEOUT and not select.select([sock], [], [], TIMEOUT / 6)[0]:
         sock.sendall(b"x")
-    received = _closed_within(sock, seconds)
+    received = closed_within(sock, seconds)
     assert time.monotonic() - started < seconds, "still open past the deadline"
     return received
 
@@ -293,7 +284,7 @@ def test_each_request_on_a_kept_alive_connection_has_its_own_deadline(
 def test_a_request_without_a_host_header_gets_hypercorns_400_and_a_close(connection: socket.socket) -> None:
     # HTTP/1.1 requires the header (RFC 9112, section 3.2); h11 refuses the request before the app sees it.
     connection.sendall(b"GET /ping HTTP/1.1\r\n\r\n")
-    _assert_plain_400(_closed_within(connection, 5))
+    _assert_plain_400(closed_within(connection, 5))
 
 
 @pytest.mark.parametrize("host", ["evil.example:{port}", "127.0.0.1:1", "127.0.0.1"])
@@ -330,7 +321,7 @@ def test_a_refusal_before_the_body_closes_the_connection(
 ) -> None:
     # Its body unread, the connection cannot carry another request: closed after the answer.
     connection.sendall(_raw_post(server, headers={"Content-Length": "2"}, body=b"{}"))
-    received = _closed_within(connection, 5)
+    received = closed_within(connection, 5)
     status, headers, _ = _parse_answer(io.BytesIO(received))
     assert (status, headers["connection"]) == (401, "close")
     with httpx.Client() as client:  # a client reconnects for the next
@@ -359,7 +350,7 @@ def test_a_request_over_the_bound_gets_503_at_once_and_a_close(
                 status, answer_headers, body = _answer(third)
                 assert time.monotonic() - started < 1.0
                 if status != 200 or time.monotonic() > deadline:
-                    assert _closed_within(third, 5) == b""
+                    assert closed_within(third, 5) == b""
                     break
             time.sleep(0.05)
         assert _openai_error(status, answer_headers, body) == (

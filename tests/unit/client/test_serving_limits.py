@@ -34,7 +34,7 @@ from sagemaker_openai.servers.proxy.routes import ModelRoutes, Route
 from sagemaker_openai.servers.proxy.server import ProxyServer
 from sagemaker_openai.servers.serving import AppServer, ConnectionRules
 
-from .helpers import FAKE_ACCESS_KEY, FAKE_SECRET_KEY, REGION
+from .helpers import FAKE_ACCESS_KEY, FAKE_SECRET_KEY, REGION, closed_within
 
 DEADLINE = 0.4
 API_KEY = "proxy-key"
@@ -107,20 +107,11 @@ ServerFactory = Callable[[int], AbstractContextManager[Served]]
 SERVERS = [pytest.param(_proxy, id="proxy"), pytest.param(_local_runtime, id="local-runtime")]
 
 
-def _closed_within(sock: socket.socket, seconds: float) -> bytes:
-    """Everything the server sends until it closes the connection; fails if it is still open."""
-    sock.settimeout(seconds)
-    received = b""
-    while chunk := sock.recv(65536):
-        received += chunk
-    return received
-
-
 def _closed_at_the_deadline(sock: socket.socket, started: float) -> None:
     """The server closes the connection, without a word, about DEADLINE after `started` (a reset counts:
     the server closing with a byte of ours unread)."""
     with contextlib.suppress(ConnectionResetError):
-        assert _closed_within(sock, 5) == b""
+        assert closed_within(sock, 5) == b""
     assert DEADLINE / 2 < time.monotonic() - started < DEADLINE + 2
 
 
@@ -201,7 +192,7 @@ def test_a_body_trickled_slowly_is_answered_408_at_the_deadline(serve: ServerFac
         sock.sendall(served.chat_head + b'{"messages": [')
         started = time.monotonic()
         _trickle_for(sock, 0.75 * DEADLINE)
-        received = _closed_within(sock, 5)
+        received = closed_within(sock, 5)
         assert DEADLINE / 2 < time.monotonic() - started < DEADLINE + 2
     status, headers = _status_and_headers(received)
     assert (status, headers["connection"], headers["content-type"]) == (408, "close", "application/json")
@@ -213,7 +204,7 @@ def test_the_proxy_refuses_a_half_sent_request_without_its_key_at_once_and_close
     with _proxy(64) as served, served.connect() as sock:
         sock.sendall(_head(served.port, "/v1/chat/completions", "Bearer wrong") + b"{")
         started = time.monotonic()
-        received = _closed_within(sock, 5)
+        received = closed_within(sock, 5)
         assert time.monotonic() - started < 1.0
     assert _status_and_headers(received)[0] == 401
     assert _status_and_headers(received)[1]["connection"] == "close"
@@ -228,7 +219,7 @@ def _refused_once_both_are_read(served: Served) -> bytes:
         with served.connect() as sock:
             sock.sendall(served.ping)
             started = time.monotonic()
-            received = _closed_within(sock, 5)
+            received = closed_within(sock, 5)
             assert time.monotonic() - started < 1.0
         if _status_and_headers(received)[0] != 200 or time.monotonic() > deadline:
             return received
@@ -286,7 +277,7 @@ def test_a_websocket_upgrade_is_refused(serve: ServerFactory) -> None:
             "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
             "Sec-WebSocket-Version: 13\r\n\r\n".encode()
         )
-        status, headers = _status_and_headers(_closed_within(sock, 5))
+        status, headers = _status_and_headers(closed_within(sock, 5))
     assert (status, headers["connection"]) == (403, "close")
 
 
@@ -310,7 +301,7 @@ def test_http2_over_cleartext_without_a_request_is_closed_at_the_deadline(serve:
     with serve(64) as served, served.connect() as sock:
         sock.sendall(client.data_to_send())  # the HTTP/2 preface and settings, then nothing
         started = time.monotonic()
-        received = _closed_within(sock, DEADLINE + 2)
+        received = closed_within(sock, DEADLINE + 2)
         assert DEADLINE / 2 < time.monotonic() - started < DEADLINE + 2
     # It was answered in HTTP/2: the server's settings, then its goodbye.
     events = client.receive_data(received)
