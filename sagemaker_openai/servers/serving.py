@@ -162,7 +162,7 @@ class AppServer:
                 await _first_of(serving, force.wait(), timeout=SHUTDOWN_GRACE + 1.0)
                 if not serving.done():
                     forced = True
-                    if not force.is_set():  # the grace ran out (a second signal asked for this)
+                    if not force.is_set():  # the grace ran out, rather than a second signal asking
                         log.warning("%s: cancelling unfinished answers at shutdown", self._name)
                     await _cancel_everything_else()
         finally:
